@@ -1,0 +1,92 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every Swift target shares: strict existentials and explicit imports keep the layers honest.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "canvaswire",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "canvaswire", targets: ["canvaswire"]),
+        .library(name: "CanvasWireCore", targets: ["CanvasWireCore"]),
+        .library(name: "CanvasWirePNG", targets: ["CanvasWirePNG"]),
+        .library(name: "CanvasWireServer", targets: ["CanvasWireServer"]),
+        .library(name: "CanvasWireClient", targets: ["CanvasWireClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        // Wire format, frame types, limits and errors. No networking, no C.
+        .target(name: "CanvasWireCore", swiftSettings: swiftSettings),
+
+        // libpng through pkg-config; the C codec owns every setjmp so a longjmp never crosses Swift.
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(name: "CPNGCodec", dependencies: ["CLibPNG"]),
+        .target(
+            name: "CanvasWirePNG",
+            dependencies: ["CanvasWireCore", "CPNGCodec"],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "CanvasWireServer",
+            dependencies: [
+                "CanvasWireCore",
+                "CanvasWirePNG",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.copy("Pages")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CanvasWireClient",
+            dependencies: [
+                "CanvasWireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "canvaswire",
+            dependencies: [
+                "CanvasWireCore",
+                "CanvasWirePNG",
+                "CanvasWireServer",
+                "CanvasWireClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "CanvasWireCoreTests", dependencies: ["CanvasWireCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CanvasWirePNGTests",
+            dependencies: ["CanvasWirePNG", "CanvasWireCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

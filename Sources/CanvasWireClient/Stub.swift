@@ -1,0 +1,6 @@
+import NIOCore
+import NIOWebSocket
+import NIOSSL
+import NIOHTTP1
+import NIOPosix
+import Logging
