@@ -1,6 +1,0 @@
-import NIOCore
-import NIOWebSocket
-import NIOSSL
-import NIOHTTP1
-import NIOPosix
-import Logging

@@ -1,0 +1,160 @@
+import CanvasWireCore
+public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+import Synchronization
+
+/// The CanvasWire relay: named streams, publishers, viewers, the browser pages and the HTTP endpoints.
+///
+/// ```swift
+/// let server = CanvasWireServer(configuration: .init(port: 0), logger: logger)
+/// try await server.start()
+/// print(server.port!)
+/// try await server.waitUntilStopped()   // until shutdown() is called
+/// ```
+public final class CanvasWireServer: Sendable {
+    private let context: ServerContext
+    private let group: MultiThreadedEventLoopGroup
+    private let state = Mutex(State())
+
+    private struct State {
+        var channel: (any Channel)?
+        var demo: DemoPublisher?
+        var stopped: EventLoopPromise<Void>?
+    }
+
+    /// - Parameters:
+    ///   - configuration: Address, limits and policies.
+    ///   - logger: Where the server logs connections, refusals and errors.
+    ///   - threads: Event loop threads; `nil` means one per core.
+    public init(configuration: ServerConfiguration, logger: Logger, threads: Int? = nil) {
+        self.context = ServerContext(configuration: configuration, logger: logger)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
+    }
+
+    /// The port the server listens on, once started (useful with port 0).
+    public var port: Int? {
+        state.withLock { $0.channel?.localAddress?.port }
+    }
+
+    /// Binds the listening socket and starts the demo stream.
+    ///
+    /// - Throws: When the address cannot be bound (for example, the port is in use) or TLS is misconfigured.
+    public func start() async throws {
+        let configuration = context.configuration
+        let sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        let context = self.context
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 << 10, maximum: 1 << 20)
+            )
+            .childChannelInitializer { channel in
+                Self.initialize(channel, context: context, sslContext: sslContext)
+            }
+        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let stopped = group.next().makePromise(of: Void.self)
+        var demo: DemoPublisher?
+        if let demoConfiguration = configuration.demoStream,
+            let stream = context.registry.stream(named: demoConfiguration.name)
+        {
+            demo = DemoPublisher(
+                stream: stream, configuration: demoConfiguration, eventLoop: group.next(), id: context.nextConnectionID()
+            )
+        }
+        state.withLock {
+            $0.channel = channel
+            $0.demo = demo
+            $0.stopped = stopped
+        }
+        context.logger.info(
+            "canvaswire serving",
+            metadata: [
+                "address": "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(channel.localAddress?.port ?? 0)"
+            ]
+        )
+    }
+
+    /// Suspends until ``shutdown()`` has finished.
+    public func waitUntilStopped() async throws {
+        guard let stopped = state.withLock({ $0.stopped }) else { return }
+        try await stopped.futureResult.get()
+    }
+
+    /// Stops accepting connections, sends close 1001 to every client, lets in-flight writes finish
+    /// (for at most `gracePeriod`), then releases the event loops.
+    public func shutdown(gracePeriod: Duration = .seconds(5)) async {
+        let (channel, demo, stopped) = state.withLock { state in
+            defer { state.channel = nil; state.demo = nil; state.stopped = nil }
+            return (state.channel, state.demo, state.stopped)
+        }
+        guard let channel else { return }
+        context.logger.info("shutting down: closing \(context.connections.count) connections")
+        demo?.stop()
+        try? await channel.close()
+        try? await context.connections.closeAll(on: group.next(), timeout: TimeAmount(gracePeriod)).get()
+        stopped?.succeed()
+        try? await group.shutdownGracefully()
+    }
+
+    private static func initialize(
+        _ channel: any Channel, context: ServerContext, sslContext: NIOSSLContext?
+    ) -> EventLoopFuture<Void> {
+        let configuration = context.configuration
+        guard context.connections.admit(channel, limit: configuration.maxConnections) else {
+            context.logger.warning("refusing connection: \(configuration.maxConnections) connections are open already")
+            return channel.close()
+        }
+        let handshake = HandshakeDeadline(channel: channel, timeout: TimeAmount(configuration.handshakeTimeout))
+        let decision = UpgradeDecision(server: context)
+        let upgrader = NIOWebSocketServerUpgrader(
+            // A frame may carry a whole message: the largest payload plus room for a header.
+            maxFrameSize: min(Int(UInt32.max), configuration.limits.maxPayloadBytes + (64 << 10)),
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                switch decision.evaluate(head) {
+                case .success: channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                case .failure: channel.eventLoop.makeSucceededFuture(nil)
+                }
+            },
+            upgradePipelineHandler: { channel, head in
+                guard case .success(let role) = decision.evaluate(head) else {
+                    return channel.close()
+                }
+                var logger = context.logger
+                logger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "?")"
+                let session = WebSocketSession(role: role, server: context, eventLoop: channel.eventLoop, logger: logger)
+                return channel.pipeline.addHandler(session)
+            }
+        )
+        do {
+            if let sslContext {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+            }
+            let sync = channel.pipeline.syncOperations
+            let httpHandler = HTTPHandler(server: context, handshake: handshake)
+            // The WebSocket codec is appended behind the HTTP handler, so the HTTP handler must leave
+            // the pipeline as part of the upgrade, before any WebSocket bytes are forwarded.
+            let upgraded: @Sendable (ChannelHandlerContext) -> Void = { upgradeContext in
+                handshake.cancel()
+                upgradeContext.pipeline.syncOperations.removeHandler(httpHandler, promise: nil)
+            }
+            try sync.configureHTTPServerPipeline(
+                withPipeliningAssistance: true,
+                withServerUpgrade: (upgraders: [upgrader], completionHandler: upgraded),
+                withErrorHandling: true
+            )
+            try sync.addHandler(httpHandler)
+            return channel.eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+    }
+}

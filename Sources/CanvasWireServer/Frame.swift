@@ -1,0 +1,22 @@
+public import CanvasWireCore
+public import NIOCore
+
+/// One complete frame as it travels through the relay: its parsed header and the exact wire message.
+///
+/// `message` holds the v1 header and payload contiguously, so fanning it out to N viewers writes the
+/// same storage N times: `ByteBuffer` is reference-counted and nothing is copied per viewer.
+public struct Frame: Sendable {
+    public var header: FrameHeader
+    /// The complete binary WebSocket message: header then payload.
+    public var message: ByteBuffer
+
+    public init(header: FrameHeader, message: ByteBuffer) {
+        self.header = header
+        self.message = message
+    }
+
+    /// The payload without the header (a slice of ``message``, no copy).
+    public var payload: ByteBuffer {
+        message.getSlice(at: message.readerIndex + header.headerLength, length: message.readableBytes - header.headerLength)!
+    }
+}

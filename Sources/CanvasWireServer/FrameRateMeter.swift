@@ -1,0 +1,20 @@
+/// Frames per second over the last two seconds, from the arrival times of recent frames.
+struct FrameRateMeter {
+    private static let window = Duration.seconds(2)
+    private static let capacity = 256
+    private var arrivals: [ContinuousClock.Instant] = []
+
+    mutating func record(_ instant: ContinuousClock.Instant) {
+        arrivals.append(instant)
+        if arrivals.count > Self.capacity { arrivals.removeFirst(arrivals.count - Self.capacity) }
+    }
+
+    /// Zero once no frame has arrived for the whole window.
+    func framesPerSecond(at now: ContinuousClock.Instant) -> Double {
+        guard let first = arrivals.first(where: { now - $0 <= Self.window }) else { return 0 }
+        let count = arrivals.count - arrivals.firstIndex(of: first)!
+        let span = now - first
+        let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) * 1e-18
+        return count >= 2 && seconds > 0 ? Double(count - 1) / seconds : 0
+    }
+}

@@ -1,0 +1,141 @@
+import CanvasWireCore
+import CanvasWirePNG
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Serves the plain HTTP endpoints, and explains to a client why its WebSocket upgrade was refused.
+final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let server: ServerContext
+    private let handshake: HandshakeDeadline
+    private var head: HTTPRequestHead?
+
+    init(server: ServerContext, handshake: HandshakeDeadline) {
+        self.server = server
+        self.handshake = handshake
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            handshake.cancel()
+            self.head = head
+        case .body:
+            break  // no endpoint takes a body
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            respond(to: head, context: context)
+        }
+    }
+
+    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let route = Route(RequestTarget(head.uri))
+        if route.isWebSocket || { if case .invalidStreamName = route { true } else { false } }() {
+            return refuseUpgrade(head, route: route, context: context)
+        }
+        guard head.method == .GET || head.method == .HEAD else {
+            return send(.methodNotAllowed, text: "\(head.method) is not supported; use GET\n", head: head, context: context)
+        }
+        switch route {
+        case .viewerPage:
+            send(.ok, body: PackageResources.index_html, contentType: "text/html; charset=utf-8", head: head, context: context)
+        case .senderPage:
+            send(.ok, body: PackageResources.send_html, contentType: "text/html; charset=utf-8", head: head, context: context)
+        case .health:
+            send(.ok, text: "ok\n", head: head, context: context)
+        case .streamList:
+            let body = StreamList(streams: server.registry.all.map { $0.snapshot() })
+            let json = (try? JSONEncoder().encode(body)).map(Array.init) ?? Array("{}".utf8)
+            send(.ok, body: json, contentType: "application/json", head: head, context: context)
+        case .metrics:
+            let exposition = server.metrics.exposition(streams: server.registry.all.map { $0.snapshot() })
+            send(.ok, body: exposition, contentType: "text/plain; version=0.0.4", head: head, context: context)
+        case .latestPNG(let name):
+            latestPNG(name, head: head, context: context)
+        default:
+            send(.notFound, text: "nothing at \(head.uri)\n", head: head, context: context)
+        }
+    }
+
+    private func refuseUpgrade(_ head: HTTPRequestHead, route: Route, context: ChannelHandlerContext) {
+        switch UpgradeDecision(server: server).evaluate(head) {
+        case .failure(let refusal):
+            server.logger.notice("refused WebSocket request", metadata: ["uri": "\(head.uri)", "reason": "\(refusal.reason)"])
+            send(refusal.status, text: refusal.reason + "\n", head: head, context: context)
+        case .success:
+            send(.upgradeRequired, text: "\(head.uri) is a WebSocket endpoint; connect with a WebSocket client\n", head: head, context: context)
+        }
+    }
+
+    /// PNG encoding of a large frame takes milliseconds, so it runs on the thread pool, not the event loop.
+    private func latestPNG(_ name: StreamName, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard let frame = server.registry.existingStream(named: name)?.latestFrame else {
+            return send(.notFound, text: "stream \"\(name)\" has no frame yet\n", head: head, context: context)
+        }
+        let encoded = NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { () throws -> [UInt8] in
+            let payload = frame.payload
+            if frame.header.pixelFormat == .png { return Array(payload.readableBytesView) }
+            return try payload.withUnsafeReadableBytes { pixels in
+                try PNGEncoder().encode(pixels, size: frame.header.size)
+            }
+        }
+        encoded.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let png):
+                self.send(.ok, body: png, contentType: "image/png", head: head, context: context)
+            case .failure(let error):
+                self.send(.internalServerError, text: "could not encode the latest frame: \(error)\n", head: head, context: context)
+            }
+        }
+    }
+
+    private func send(_ status: HTTPResponseStatus, text: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        send(status, body: Array(text.utf8), contentType: "text/plain; charset=utf-8", head: head, context: context)
+    }
+
+    private func send(
+        _ status: HTTPResponseStatus, body: [UInt8], contentType: String, head: HTTPRequestHead,
+        context: ChannelHandlerContext
+    ) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "content-length", value: "\(body.count)")
+        headers.add(name: "cache-control", value: "no-store")
+        if status == .upgradeRequired { headers.add(name: "upgrade", value: "websocket") }
+        let keepAlive = head.isKeepAlive && status.code < 400
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        let response = HTTPResponseHead(version: head.version, status: status, headers: headers)
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        if head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+    }
+}
+
+/// The `GET /streams` document.
+struct StreamList: Encodable {
+    var streams: [StreamSnapshot]
+}
+
+/// Closes a connection that has not sent a complete request head in time, so half-open handshakes
+/// cannot pile up. Confined to the channel's event loop.
+final class HandshakeDeadline: @unchecked Sendable {
+    private var task: Scheduled<Void>?
+
+    init(channel: any Channel, timeout: TimeAmount) {
+        task = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func cancel() {
+        task?.cancel()
+        task = nil
+    }
+}

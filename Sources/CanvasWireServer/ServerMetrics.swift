@@ -1,0 +1,55 @@
+import CoreMetrics
+import Prometheus
+
+/// The server's Prometheus registry and the instruments that are not per stream.
+///
+/// Instruments are created through swift-metrics with an explicit factory, so a library user's own
+/// `MetricsSystem` bootstrap is left alone and `/metrics` shows exactly this server's figures.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+    private let publishers: Meter
+    private let viewers: Meter
+    private let echoes: Meter
+    private let bufferedAmount: CoreMetrics.Gauge
+
+    init() {
+        factory = PrometheusMetricsFactory(registry: registry)
+        publishers = Meter(label: "canvaswire_connections", dimensions: [("role", "publisher")], factory: factory)
+        viewers = Meter(label: "canvaswire_connections", dimensions: [("role", "viewer")], factory: factory)
+        echoes = Meter(label: "canvaswire_connections", dimensions: [("role", "echo")], factory: factory)
+        bufferedAmount = CoreMetrics.Gauge(label: "canvaswire_buffered_amount_bytes", dimensions: [], factory: factory)
+    }
+
+    func connectionOpened(role: SessionRole) { meter(for: role).increment() }
+
+    func connectionClosed(role: SessionRole) { meter(for: role).decrement() }
+
+    /// The Prometheus text exposition, with per-stream `bufferedAmount` gauges refreshed from `streams`.
+    func exposition(streams: [StreamSnapshot]) -> [UInt8] {
+        var total = 0
+        for stream in streams {
+            let connections = stream.viewers + (stream.publisher.map { [$0] } ?? [])
+            let sum = connections.reduce(0) { $0 + $1.bufferedAmount }
+            total += sum
+            CoreMetrics.Gauge(label: "canvaswire_stream_buffered_amount_bytes", dimensions: [("stream", stream.name)], factory: factory)
+                .record(sum)
+            CoreMetrics.Gauge(label: "canvaswire_stream_viewers", dimensions: [("stream", stream.name)], factory: factory)
+                .record(stream.viewers.count)
+            CoreMetrics.Gauge(label: "canvaswire_stream_frames_per_second", dimensions: [("stream", stream.name)], factory: factory)
+                .record(stream.framesPerSecond)
+        }
+        bufferedAmount.record(total)
+        var output: [UInt8] = []
+        registry.emit(into: &output)
+        return output
+    }
+
+    private func meter(for role: SessionRole) -> Meter {
+        switch role {
+        case .publisher: publishers
+        case .viewer: viewers
+        case .echo: echoes
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import CanvasWireCore
+import Testing
+
+@testable import CanvasWireServer
+
+@Suite struct RouteTests {
+    @Test(arguments: [
+        ("/", Route.viewerPage),
+        ("/?stream=x", .viewerPage),
+        ("/send", .senderPage),
+        ("/streams", .streamList),
+        ("/healthz", .health),
+        ("/metrics", .metrics),
+        ("/echo", .echo),
+        ("/streams/cam-1", .view(StreamName("cam-1")!)),
+        ("/streams/cam-1?policy=all", .view(StreamName("cam-1")!)),
+        ("/streams/cam-1/publish?width=2&height=3", .publish(StreamName("cam-1")!)),
+        ("/streams/cam-1/latest.png", .latestPNG(StreamName("cam-1")!)),
+        ("/streams/bad%20name", .invalidStreamName("bad%20name")),
+        ("/streams/a/b", .notFound),
+        ("/nothing", .notFound),
+    ])
+    func routes(uri: String, expected: Route) {
+        #expect(Route(RequestTarget(uri)) == expected)
+    }
+
+    @Test func queryIsPercentDecoded() {
+        let target = RequestTarget("/streams/x?token=a%2Bb%20c&width=10&flag")
+        #expect(target.query["token"] == "a+b c")
+        #expect(target.query["width"] == "10")
+        #expect(target.query["flag"] == "")
+    }
+}
