@@ -53,7 +53,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.copy("Pages")],
+            resources: [.embedInCode("Pages/index.html"), .embedInCode("Pages/send.html")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -76,6 +76,7 @@ let package = Package(
                 "CanvasWirePNG",
                 "CanvasWireServer",
                 "CanvasWireClient",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -83,6 +84,15 @@ let package = Package(
         ),
 
         .testTarget(name: "CanvasWireCoreTests", dependencies: ["CanvasWireCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CanvasWireServerTests",
+            dependencies: [
+                "CanvasWireServer",
+                "CanvasWireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CanvasWirePNGTests",
             dependencies: ["CanvasWirePNG", "CanvasWireCore"],
