@@ -100,3 +100,16 @@ let package = Package(
         ),
     ]
 )
+
+// The codec benchmark stays out of the default graph; tools/bench/png-codec builds it with
+// CANVASWIRE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench
+if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "canvaswire-codec-bench",
+            dependencies: ["CanvasWireCore", "CanvasWirePNG"],
+            path: "Sources/CodecBenchmark",
+            swiftSettings: swiftSettings
+        )
+    )
+}

@@ -3,9 +3,9 @@ import CPNGCodec
 extension PNGEncoder {
     /// Compression settings for ``PNGEncoder``.
     ///
-    /// The defaults (zlib level 1, no row filter, run-length zlib strategy, opaque images written as
-    /// RGB) encode a 1080p frame several times faster than zlib's usual settings, at a size within 1.3x
-    /// of Pillow's `compress_level=1`; `docs/BENCHMARKS.md` has the numbers. Raise ``level`` and pick
+    /// The defaults (zlib level 1, the `up` row filter, run-length zlib strategy, opaque images written
+    /// as RGB) encode a 1080p frame over twice as fast as Pillow's `compress_level=1`, at about the same
+    /// size; `docs/BENCHMARKS.md` has the measurements that chose them. Raise ``level`` and pick
     /// ``Filter/adaptive`` for archival files where size matters more than time.
     public struct Configuration: Hashable, Sendable {
         /// zlib compression level, 0 (store) to 9 (smallest, slowest).
@@ -22,12 +22,12 @@ extension PNGEncoder {
 
         /// - Parameters:
         ///   - level: zlib level 0-9; 1 by default, for speed.
-        ///   - filter: Row filter; ``Filter/none`` by default.
+        ///   - filter: Row filter; ``Filter/up`` by default.
         ///   - strategy: zlib strategy; ``Strategy/rle`` by default.
         ///   - writesOpaqueImagesAsRGB: Write fully opaque images without an alpha channel; `true` by default.
         public init(
             level: Int = 1,
-            filter: Filter = .none,
+            filter: Filter = .up,
             strategy: Strategy = .rle,
             writesOpaqueImagesAsRGB: Bool = true
         ) {
