@@ -76,6 +76,7 @@ let package = Package(
                 "CanvasWirePNG",
                 "CanvasWireServer",
                 "CanvasWireClient",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

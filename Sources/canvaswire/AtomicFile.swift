@@ -6,9 +6,10 @@ import Darwin
 
 /// Writes a file so that readers see either the old file or the complete new one, never a partial one.
 ///
-/// The bytes go to a temporary file in the same folder (so the rename stays on one file system), are
-/// flushed with `fsync`, and the temporary file is renamed over the target. On any error the temporary
-/// file is removed and the target is left as it was.
+/// On Linux the bytes go to an unnamed file in the target's folder (`O_TMPFILE`), are flushed with
+/// `fsync`, and only then get a name, so a kill at any moment leaves nothing behind: no partial file and
+/// no stray temporary. Where `O_TMPFILE` is unsupported, a hidden temporary file is renamed into place
+/// instead. On any error the target is left as it was.
 enum AtomicFile {
     struct WriteError: Error, CustomStringConvertible {
         var path: String
@@ -16,11 +17,19 @@ enum AtomicFile {
         var code: Int32
 
         var description: String {
-            "\(path): cannot \(operation): \(String(cString: strerror(code)))"
+            if code == EEXIST { return "\(path): already exists; use --overwrite to replace it" }
+            if code == ENOSPC { return "\(path): cannot \(operation): the disk is full" }
+            return "\(path): cannot \(operation): \(String(cString: strerror(code)))"
         }
     }
 
-    static func write(_ bytes: [UInt8], to path: String) throws(WriteError) {
+    /// `O_TMPFILE` from Linux's fcntl.h, which Swift does not import because it is a compound macro.
+    private static let unnamedFileFlag: Int32 = 0o20_000_000 | O_DIRECTORY
+
+    /// - Parameters:
+    ///   - replacing: Whether an existing file at `path` may be replaced. When it may not, the file is
+    ///     linked into place, which fails atomically with `EEXIST` instead of overwriting.
+    static func write(_ bytes: [UInt8], to path: String, replacing: Bool = true) throws(WriteError) {
         let folder: String
         let name: String
         if let slash = path.lastIndex(of: "/") {
@@ -31,12 +40,61 @@ enum AtomicFile {
             name = path
         }
         guard !name.isEmpty else { throw WriteError(path: path, operation: "write to a folder", code: EISDIR) }
+        let hiddenTemplate = (folder == "/" ? "/" : folder + "/") + ".\(name).tmp-XXXXXX"
 
-        var template = ((folder == "/" ? "/" : folder + "/") + ".\(name).tmp-XXXXXX").utf8CString
+        let unnamed = open(folder, unnamedFileFlag | O_WRONLY | O_CLOEXEC, 0o666)
+        if unnamed >= 0 {
+            try writeUnnamed(bytes, descriptor: unnamed, path: path, hiddenTemplate: hiddenTemplate, replacing: replacing)
+        } else if [EOPNOTSUPP, EISDIR, EINVAL].contains(errno) {
+            try writeThroughTemporary(bytes, template: hiddenTemplate, path: path, replacing: replacing)
+        } else {
+            throw WriteError(path: path, operation: "create a file in \(folder)", code: errno)
+        }
+        // Make the new name durable; a failure here cannot un-write the file, so it is not an error.
+        let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY)
+        if folderDescriptor >= 0 {
+            fsync(folderDescriptor)
+            close(folderDescriptor)
+        }
+    }
+
+    private static func writeUnnamed(
+        _ bytes: [UInt8], descriptor: Int32, path: String, hiddenTemplate: String, replacing: Bool
+    ) throws(WriteError) {
+        defer { close(descriptor) }
+        try writeAll(bytes, to: descriptor, path: path)
+        if fsync(descriptor) != 0 { throw WriteError(path: path, operation: "flush to disk", code: errno) }
+        let handle = "/proc/self/fd/\(descriptor)"
+        if !replacing {
+            if linkat(AT_FDCWD, handle, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0 {
+                throw WriteError(path: path, operation: "link into place", code: errno)
+            }
+            return
+        }
+        // rename() is what replaces atomically, and it needs a name to start from.
+        var template = hiddenTemplate.utf8CString
+        let placeholder = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard placeholder >= 0 else { throw WriteError(path: path, operation: "create a temporary name", code: errno) }
+        close(placeholder)
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        unlink(temporary)
+        guard linkat(AT_FDCWD, handle, AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0 else {
+            throw WriteError(path: path, operation: "link into place", code: errno)
+        }
+        if rename(temporary, path) != 0 {
+            let code = errno
+            unlink(temporary)
+            throw WriteError(path: path, operation: "rename into place", code: code)
+        }
+    }
+
+    private static func writeThroughTemporary(
+        _ bytes: [UInt8], template hiddenTemplate: String, path: String, replacing: Bool
+    ) throws(WriteError) {
+        var template = hiddenTemplate.utf8CString
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw WriteError(path: path, operation: "create a temporary file", code: errno) }
         let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-
         var isOpen = true
         do throws(WriteError) {
             // mkstemp creates the file 0600; give it the mode a plain create would, 0666 less the umask.
@@ -49,17 +107,16 @@ enum AtomicFile {
             if fsync(descriptor) != 0 { throw WriteError(path: path, operation: "flush to disk", code: errno) }
             isOpen = false
             if close(descriptor) != 0 { throw WriteError(path: path, operation: "close", code: errno) }
-            if rename(temporary, path) != 0 { throw WriteError(path: path, operation: "rename into place", code: errno) }
+            if replacing {
+                if rename(temporary, path) != 0 { throw WriteError(path: path, operation: "rename into place", code: errno) }
+            } else {
+                if link(temporary, path) != 0 { throw WriteError(path: path, operation: "link into place", code: errno) }
+                unlink(temporary)
+            }
         } catch {
             if isOpen { close(descriptor) }
             unlink(temporary)
             throw error
-        }
-        // Make the rename itself durable; a failure here cannot un-write the file, so it is not an error.
-        let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY)
-        if folderDescriptor >= 0 {
-            fsync(folderDescriptor)
-            close(folderDescriptor)
         }
     }
 

@@ -1,0 +1,85 @@
+public import CanvasWireCore
+public import NIOCore
+
+/// Something a viewer receives: a frame or a control message about the stream.
+public enum StreamEvent: Sendable {
+    case frame(ReceivedFrame)
+    /// The server skipped frames for this (`latest`) viewer.
+    case dropped(ControlMessage.Dropped)
+    case publisherConnected(Bool)
+    /// The publisher ended its finite stream.
+    case end(ControlMessage.End)
+}
+
+/// A validated frame as it arrived.
+public struct ReceivedFrame: Sendable {
+    public var header: FrameHeader
+    /// The payload only (RGBA8 pixels or a PNG file), a slice of the received message.
+    public var payload: ByteBuffer
+}
+
+/// Subscribes to a CanvasWire stream (`WS /streams/NAME`) and yields its events in order.
+public struct StreamSubscriber: Sendable {
+    public let connection: WebSocketConnection
+    public let hello: ControlMessage.Hello
+
+    /// Connects as a viewer with `policy` (set in the URL's query) and waits for the hello.
+    public static func connect(
+        to url: WebSocketURL, policy: String, configuration: WebSocketClientConfiguration = .init()
+    ) async throws(WebSocketClientError) -> StreamSubscriber {
+        let connection = try await WebSocketConnection.connect(
+            to: url.settingQueryItem("policy", to: policy), configuration: configuration
+        )
+        let hello = try await Greeting.receive(on: connection)
+        return StreamSubscriber(connection: connection, hello: hello)
+    }
+
+    /// The stream's events. Every frame is checked against the server's announced limits and the v1
+    /// rules; a frame that breaks them ends the sequence with a ``FrameError``.
+    public var events: Events { Events(messages: connection.messages, limits: hello.limits.frameLimits) }
+
+    public struct Events: AsyncSequence, Sendable {
+        public typealias Element = StreamEvent
+        let messages: WebSocketConnection.Messages
+        let limits: FrameLimits
+
+        public func makeAsyncIterator() -> Iterator {
+            Iterator(base: messages.makeAsyncIterator(), limits: limits)
+        }
+
+        public struct Iterator: AsyncIteratorProtocol {
+            var base: WebSocketConnection.Messages.Iterator
+            let limits: FrameLimits
+
+            public mutating func next() async throws -> StreamEvent? {
+                while let message = try await base.next() {
+                    switch message {
+                    case .binary(let buffer):
+                        return .frame(try Self.validate(buffer, limits: limits))
+                    case .text(let text):
+                        switch try ControlMessage(parsing: text) {
+                        case .dropped(let dropped): return .dropped(dropped)
+                        case .publisher(let state): return .publisherConnected(state.connected)
+                        case .end(let end): return .end(end)
+                        case .hello, .unknown: continue
+                        }
+                    }
+                }
+                return nil
+            }
+
+            static func validate(_ message: ByteBuffer, limits: FrameLimits) throws(FrameError) -> ReceivedFrame {
+                let header = try message.withUnsafeReadableBytes { raw in
+                    Result { () throws(FrameError) in try FrameHeader.parse(raw, limits: limits) }
+                }.get()
+                guard message.readableBytes >= header.headerLength else {
+                    throw .payloadSizeMismatch(expected: header.expectedPayloadLength ?? 1, actual: 0)
+                }
+                let payloadLength = message.readableBytes - header.headerLength
+                try header.validatePayloadLength(payloadLength, limits: limits)
+                let payload = message.getSlice(at: message.readerIndex + header.headerLength, length: payloadLength)!
+                return ReceivedFrame(header: header, payload: payload)
+            }
+        }
+    }
+}

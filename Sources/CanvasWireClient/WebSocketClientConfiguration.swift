@@ -1,0 +1,38 @@
+public import NIOSSL
+
+/// How a ``WebSocketConnection`` connects.
+public struct WebSocketClientConfiguration: Sendable {
+    /// Sent as `Authorization: Bearer TOKEN`.
+    public var token: String?
+    /// Offered in `Sec-WebSocket-Protocol`.
+    public var subprotocols: [String]
+    /// Other request headers, for example `Origin`.
+    public var additionalHeaders: [(String, String)]
+    /// Largest message accepted from the server; larger ones close the connection with 1009.
+    public var maxMessageBytes: Int
+    /// Received messages buffered for a consumer that is behind; past this the socket is no longer
+    /// read, so the server sees backpressure instead of this process growing.
+    public var receiveBufferMessages: Int
+    /// TLS settings for `wss://`; the default trusts the system's roots.
+    public var tls: TLSConfiguration
+    public var connectTimeout: Duration
+
+    /// - Parameters: see the properties.
+    public init(
+        token: String? = nil,
+        subprotocols: [String] = [],
+        additionalHeaders: [(String, String)] = [],
+        maxMessageBytes: Int = (256 << 20) + (64 << 10),
+        receiveBufferMessages: Int = 4,
+        tls: TLSConfiguration = .makeClientConfiguration(),
+        connectTimeout: Duration = .seconds(10)
+    ) {
+        self.token = token
+        self.subprotocols = subprotocols
+        self.additionalHeaders = additionalHeaders
+        self.maxMessageBytes = maxMessageBytes
+        self.receiveBufferMessages = receiveBufferMessages
+        self.tls = tls
+        self.connectTimeout = connectTimeout
+    }
+}

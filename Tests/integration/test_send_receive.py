@@ -1,0 +1,266 @@
+"""`canvaswire send` and `canvaswire receive` end to end through a real `canvaswire serve`."""
+import io
+import json
+import os
+import pathlib
+import random
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import Server, canvaswire_binary
+
+
+def make_images(folder: pathlib.Path, count: int = 12) -> list[bytes]:
+    """Writes PNGs of mixed colour types and sizes; returns the RGBA bytes each must decode to."""
+    rng = random.Random(7)
+    modes = ["RGBA", "RGB", "L", "LA", "P"]
+    expected = []
+    for index in range(count):
+        width, height = rng.choice([(1, 1), (7, 3), (33, 17), (64, 48), (160, 90)])
+        mode = modes[index % len(modes)]
+        image = Image.frombytes("RGBA", (width, height), bytes(rng.getrandbits(8) for _ in range(width * height * 4)))
+        image = image.convert(mode) if mode != "P" else image.convert("RGB").quantize(16)
+        path = folder / f"frame{index}.png"  # frame2 before frame10: natural order
+        image.save(path, optimize=False)
+        expected.append(Image.open(path).convert("RGBA").tobytes())
+    return expected
+
+
+def decoded(path: pathlib.Path) -> bytes:
+    return Image.open(path).convert("RGBA").tobytes()
+
+
+def start_receiver(server: Server, out: pathlib.Path, *args: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [canvaswire_binary(), "receive", server.ws + "/streams/e2e", "--out", str(out), "--json", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    wait_for_viewer(server, "e2e")
+    return process
+
+
+def wait_for_viewer(server: Server, stream: str, timeout: float = 20):
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = json.loads(urllib.request.urlopen(server.url + "/streams").read())
+        if any(s["name"] == stream and s["viewers"] for s in status["streams"]):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no viewer joined {stream}")
+
+
+def send(server: Server, *args: str, stdin: bytes | None = None) -> dict:
+    result = subprocess.run(
+        [canvaswire_binary(), "send", server.ws + "/streams/e2e/publish", "--json", *args],
+        input=stdin, capture_output=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+def finish(receiver: subprocess.Popen) -> dict:
+    stdout, stderr = receiver.communicate(timeout=60)
+    assert receiver.returncode == 0, stderr
+    return json.loads(stdout)
+
+
+def test_folder_of_mixed_pngs_arrives_exactly_in_order(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir(), out.mkdir()
+    expected = make_images(source)
+    receiver = start_receiver(server, out)
+    sent = send(server, str(source))
+    summary = finish(receiver)
+    assert sent["frames"] == len(expected) and sent["skipped"] == []
+    assert summary["frames"] == len(expected) and summary["ended"] and summary["closeCode"] == 1000
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == [f"frame-{i:06d}.png" for i in range(len(expected))]
+    assert [decoded(f) for f in files] == expected
+
+
+def test_png_stream_and_png_wire_format_on_stdin(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir(), out.mkdir()
+    expected = make_images(source, 6)
+    stream = b"".join((source / f"frame{i}.png").read_bytes() for i in range(6))
+    receiver = start_receiver(server, out)
+    send(server, "-", "--format", "png", stdin=stream)
+    assert finish(receiver)["frames"] == 6
+    assert [decoded(out / f"frame-{i:06d}.png") for i in range(6)] == expected
+
+
+def test_raw_rgba_on_stdin_to_raw_files(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    out = tmp_path / "out"
+    out.mkdir()
+    frames = [os.urandom(5 * 3 * 4) for _ in range(9)]
+    receiver = start_receiver(server, out, "--format", "rgba")
+    send(server, "--raw", "--size", "5x3", stdin=b"".join(frames))
+    finish(receiver)
+    assert [(out / f"frame-{i:06d}.rgba").read_bytes() for i in range(9)] == frames
+
+
+def test_raw_stdin_that_ends_inside_a_frame_is_an_error(server_factory):
+    server = server_factory("--no-demo")
+    result = subprocess.run(
+        [canvaswire_binary(), "send", server.ws + "/streams/x/publish", "--raw", "--size", "2x2"],
+        input=b"\x00" * 20, capture_output=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert b"4 of 16 bytes" in result.stderr
+
+
+def test_watched_folder_sends_files_as_they_are_completed(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    staging, watched, out = tmp_path / "staging", tmp_path / "watched", tmp_path / "out"
+    for folder in (staging, watched, out):
+        folder.mkdir()
+    expected = make_images(staging, 5)
+    receiver = start_receiver(server, out, "--count", "5")
+    sender = subprocess.Popen(
+        [canvaswire_binary(), "send", server.ws + "/streams/e2e/publish", "--watch", str(watched), "--quiet"],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_publisher(server, "e2e")
+        for index in range(5):
+            os.rename(staging / f"frame{index}.png", watched / f"frame{index}.png")  # moved in, like a screenshot
+        summary = finish(receiver)
+    finally:
+        sender.terminate()
+        sender.wait(timeout=20)
+    assert summary["frames"] == 5
+    assert [decoded(out / f"frame-{i:06d}.png") for i in range(5)] == expected
+
+
+def wait_for_publisher(server: Server, stream: str, timeout: float = 20):
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = json.loads(urllib.request.urlopen(server.url + "/streams").read())
+        if any(s["name"] == stream and s.get("publisher") for s in status["streams"]):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no publisher on {stream}")
+
+
+def test_invalid_png_is_named_and_skipped_or_fatal(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir(), out.mkdir()
+    expected = make_images(source, 3)
+    (source / "frame1.png").write_bytes(b"this is not a png")
+    result = subprocess.run(
+        [canvaswire_binary(), "send", server.ws + "/streams/bad/publish", str(source)],
+        capture_output=True, timeout=60,
+    )
+    assert result.returncode != 0 and b"frame1.png" in result.stderr
+    receiver = start_receiver(server, out)
+    summary = send(server, str(source), "--on-error", "skip")
+    assert len(summary["skipped"]) == 1 and "frame1.png" in summary["skipped"][0]
+    assert finish(receiver)["frames"] == 2
+    assert [decoded(out / f"frame-{i:06d}.png") for i in range(2)] == [expected[0], expected[2]]
+
+
+def test_receiver_refuses_to_overwrite_and_reports_missing_folder(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "frame-000000.png").write_bytes(b"precious")
+    receiver = start_receiver(server, out)
+    send(server, "--raw", "--size", "2x2", stdin=b"\x01" * 16)
+    _, stderr = receiver.communicate(timeout=60)
+    assert receiver.returncode != 0 and "already exists" in stderr
+    assert (out / "frame-000000.png").read_bytes() == b"precious"
+    missing = subprocess.run(
+        [canvaswire_binary(), "receive", server.ws + "/streams/x", "--out", str(tmp_path / "nope")],
+        capture_output=True, timeout=60,
+    )
+    assert missing.returncode != 0 and b"no such folder" in missing.stderr
+
+
+def test_killed_receiver_leaves_only_complete_pngs(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    out = tmp_path / "out"
+    out.mkdir()
+    receiver = start_receiver(server, out)
+    sender = subprocess.Popen(
+        [canvaswire_binary(), "send", server.ws + "/streams/e2e/publish", "--raw", "--size", "640x360", "--quiet"],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    frame = os.urandom(640 * 360 * 4)
+    try:
+        while len(list(out.iterdir())) < 5:
+            sender.stdin.write(frame)
+            sender.stdin.flush()
+        receiver.send_signal(signal.SIGKILL)
+        receiver.wait(timeout=20)
+    finally:
+        sender.kill()
+        sender.wait(timeout=20)
+    names = sorted(p.name for p in out.iterdir())
+    assert names and all(n.startswith("frame-") and n.endswith(".png") for n in names), names
+    for name in names:
+        assert decoded(out / name) == frame
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_sender_resumes_after_the_server_restarts(tmp_path):
+    port = str(free_port())
+    source = tmp_path / "in"
+    source.mkdir()
+    count = 60
+    for index in range(count):
+        Image.new("RGB", (8, 8), (index, 0, 0)).save(source / f"f{index}.png")
+    first = Server("--port", port, "--no-demo")
+    sender = subprocess.Popen(
+        [canvaswire_binary(), "send", first.ws + "/streams/e2e/publish", str(source), "--fps", "20", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_for_publisher(first, "e2e")
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=20)
+        second = Server("--port", port, "--no-demo")
+        try:
+            out = tmp_path / "out"
+            out.mkdir()
+            receiver = start_receiver_on(second, out)
+            stdout, stderr = sender.communicate(timeout=120)
+            assert sender.returncode == 0, stderr
+            summary = json.loads(stdout)
+            assert summary["reconnects"] >= 1 and summary["frames"] == count
+            received = finish(receiver)
+            assert received["ended"]
+            names = sorted(p.name for p in out.iterdir())
+            assert names[-1] == f"frame-{count - 1:06d}.png", "the sender carried on to the last frame"
+            for name in names:
+                sequence = int(name[6:12])
+                assert Image.open(out / name).convert("RGB").getpixel((0, 0)) == (sequence, 0, 0)
+        finally:
+            second.stop()
+    finally:
+        sender.kill()
+        first.stop()
+
+
+def start_receiver_on(server: Server, out: pathlib.Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [canvaswire_binary(), "receive", server.ws + "/streams/e2e", "--out", str(out), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    wait_for_viewer(server, "e2e")
+    return process
