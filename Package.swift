@@ -95,6 +95,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CanvasWireClientTests",
+            dependencies: [
+                "CanvasWireClient",
+                "CanvasWireServer",
+                "CanvasWireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CanvasWirePNGTests",
             dependencies: ["CanvasWirePNG", "CanvasWireCore"],
             swiftSettings: swiftSettings
