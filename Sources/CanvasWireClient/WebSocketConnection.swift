@@ -100,10 +100,7 @@ public final class WebSocketConnection: Sendable {
         }
         for (name, value) in configuration.additionalHeaders { headers.add(name: name, value: value) }
         let request = HandshakeRequestHandler(url: url, headers: headers, upgraded: upgraded)
-        let upgrader = NIOWebSocketClientUpgrader(
-            maxFrameSize: min(Int(UInt32.max), configuration.maxMessageBytes),
-            automaticErrorHandling: true
-        ) { channel, response in
+        let upgrader = MaskingWebSocketUpgrader(maxFrameSize: min(Int(UInt32.max), configuration.maxMessageBytes)) { channel, response in
             let chosen = response.headers.first(name: "sec-websocket-protocol")
             return channel.pipeline.addHandler(session).map { upgraded.succeed(chosen) }
         }

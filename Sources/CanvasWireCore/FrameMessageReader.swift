@@ -28,11 +28,27 @@ public struct FrameMessageReader: Sendable {
     /// - Returns: The header the first time it becomes available, `nil` otherwise.
     /// - Throws: As soon as the bytes seen so far cannot start a valid message.
     public mutating func consume(_ fragment: UnsafeRawBufferPointer) throws(FrameError) -> FrameHeader? {
-        totalBytes += fragment.count
+        try consume(prefix: UnsafeRawBufferPointer(rebasing: fragment.prefix(bytesNeededForHeader)), fragmentLength: fragment.count)
+    }
+
+    /// How many bytes of the next fragment the reader still needs to see to parse the header; 0 once
+    /// it has the header.
+    public var bytesNeededForHeader: Int {
+        header == nil ? FrameHeader.v1Length - headerBytes.count : 0
+    }
+
+    /// Feeds the next fragment when only its first ``bytesNeededForHeader`` bytes are at hand, for
+    /// callers that unmask the fragment straight into their message buffer.
+    ///
+    /// - Parameters:
+    ///   - prefix: At least the first `min(bytesNeededForHeader, fragmentLength)` bytes of the fragment.
+    ///   - fragmentLength: The fragment's full length.
+    public mutating func consume(prefix: UnsafeRawBufferPointer, fragmentLength: Int) throws(FrameError) -> FrameHeader? {
+        totalBytes += fragmentLength
         var newlyParsed: FrameHeader?
         if header == nil {
             // Only the fixed 32 bytes are parsed; any extension bytes a later version adds are skipped.
-            headerBytes.append(contentsOf: fragment.prefix(FrameHeader.v1Length - headerBytes.count))
+            headerBytes.append(contentsOf: prefix.prefix(min(FrameHeader.v1Length - headerBytes.count, fragmentLength)))
             try headerBytes.withUnsafeBytes { raw in Result { () throws(FrameError) in try Self.checkPrefix(raw) } }
                 .get()
             if headerBytes.count >= FrameHeader.v1Length {

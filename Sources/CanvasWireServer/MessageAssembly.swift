@@ -1,5 +1,6 @@
 import CanvasWireCore
 import NIOCore
+import NIOWebSocket
 
 /// A WebSocket message whose fragments are still arriving, checked fragment by fragment so that an
 /// oversized or malformed message is refused before it is buffered.
@@ -24,13 +25,27 @@ struct MessageAssembly {
         self.buffer = buffer
     }
 
-    /// Appends one fragment's (unmasked) payload.
-    mutating func append(_ data: inout ByteBuffer, limits: FrameLimits) throws(FrameError) {
+    /// Appends one fragment's payload, unmasking it with `maskKey` as it is copied: one pass over the
+    /// bytes instead of an unmasked copy followed by a second copy into the message.
+    mutating func append(_ data: ByteBuffer, maskKey: WebSocketMaskingKey?, limits: FrameLimits) throws(FrameError) {
         switch kind {
         case .frame(var reader):
             let hadHeader = reader.parsedHeader != nil
-            _ = try data.withUnsafeReadableBytes { bytes in
-                Result { () throws(FrameError) in try reader.consume(bytes) }
+            // Until the header is parsed, the reader sees its first bytes unmasked; the rest of the
+            // fragment is unmasked once, on its way into the message buffer.
+            var head = [UInt8](repeating: 0, count: min(reader.bytesNeededForHeader, data.readableBytes))
+            head.withUnsafeMutableBytes { head in
+                data.withUnsafeReadableBytes { source in
+                    let prefix = UnsafeRawBufferPointer(rebasing: source.prefix(head.count))
+                    if let maskKey {
+                        WebSocketMasking.copy(from: prefix, to: head, key: (maskKey[0], maskKey[1], maskKey[2], maskKey[3]))
+                    } else {
+                        head.copyMemory(from: prefix)
+                    }
+                }
+            }
+            _ = try head.withUnsafeBytes { [length = data.readableBytes] head in
+                Result { () throws(FrameError) in try reader.consume(prefix: head, fragmentLength: length) }
             }.get()
             kind = .frame(reader)
             // Once the header fixes the message length, allocate it in one piece.
@@ -51,7 +66,17 @@ struct MessageAssembly {
                 throw .payloadTooLarge(bytes: total, limit: WebSocketSession.maxTextMessageBytes)
             }
         }
-        buffer.writeBuffer(&data)
+        guard let maskKey else {
+            buffer.writeImmutableBuffer(data)
+            return
+        }
+        let count = data.readableBytes
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { destination in
+            data.withUnsafeReadableBytes { source in
+                WebSocketMasking.copy(from: source, to: destination, key: (maskKey[0], maskKey[1], maskKey[2], maskKey[3]))
+            }
+            return count
+        }
     }
 
     /// Writes the header the server stamps into the reserved start of a bare-mode message.
