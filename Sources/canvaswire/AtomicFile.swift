@@ -6,9 +6,10 @@ import Darwin
 
 /// Writes a file so that readers see either the old file or the complete new one, never a partial one.
 ///
-/// On Linux the bytes go to an unnamed file in the target's folder (`O_TMPFILE`), are flushed with
-/// `fsync`, and only then get a name, so a kill at any moment leaves nothing behind: no partial file and
-/// no stray temporary. Where `O_TMPFILE` is unsupported, a hidden temporary file is renamed into place
+/// On Linux the bytes go to an unnamed file in the target's folder (`O_TMPFILE`) and only get a name
+/// once complete, so a kill at any moment leaves nothing behind: no partial file and no stray
+/// temporary. With `durable`, the file is also flushed with `fsync` before it is named, so it survives
+/// a power loss too. Where `O_TMPFILE` is unsupported, a hidden temporary file is renamed into place
 /// instead. On any error the target is left as it was.
 enum AtomicFile {
     struct WriteError: Error, CustomStringConvertible {
@@ -29,7 +30,9 @@ enum AtomicFile {
     /// - Parameters:
     ///   - replacing: Whether an existing file at `path` may be replaced. When it may not, the file is
     ///     linked into place, which fails atomically with `EEXIST` instead of overwriting.
-    static func write(_ bytes: [UInt8], to path: String, replacing: Bool = true) throws(WriteError) {
+    ///   - durable: Whether to `fsync` the file and its folder. A killed process never leaves a partial
+    ///     file either way; durability against power loss costs a disk flush per file.
+    static func write(_ bytes: [UInt8], to path: String, replacing: Bool = true, durable: Bool = true) throws(WriteError) {
         let folder: String
         let name: String
         if let slash = path.lastIndex(of: "/") {
@@ -44,12 +47,13 @@ enum AtomicFile {
 
         let unnamed = open(folder, unnamedFileFlag | O_WRONLY | O_CLOEXEC, 0o666)
         if unnamed >= 0 {
-            try writeUnnamed(bytes, descriptor: unnamed, path: path, hiddenTemplate: hiddenTemplate, replacing: replacing)
+            try writeUnnamed(bytes, descriptor: unnamed, path: path, hiddenTemplate: hiddenTemplate, replacing: replacing, durable: durable)
         } else if [EOPNOTSUPP, EISDIR, EINVAL].contains(errno) {
-            try writeThroughTemporary(bytes, template: hiddenTemplate, path: path, replacing: replacing)
+            try writeThroughTemporary(bytes, template: hiddenTemplate, path: path, replacing: replacing, durable: durable)
         } else {
             throw WriteError(path: path, operation: "create a file in \(folder)", code: errno)
         }
+        guard durable else { return }
         // Make the new name durable; a failure here cannot un-write the file, so it is not an error.
         let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY)
         if folderDescriptor >= 0 {
@@ -59,11 +63,11 @@ enum AtomicFile {
     }
 
     private static func writeUnnamed(
-        _ bytes: [UInt8], descriptor: Int32, path: String, hiddenTemplate: String, replacing: Bool
+        _ bytes: [UInt8], descriptor: Int32, path: String, hiddenTemplate: String, replacing: Bool, durable: Bool
     ) throws(WriteError) {
         defer { close(descriptor) }
         try writeAll(bytes, to: descriptor, path: path)
-        if fsync(descriptor) != 0 { throw WriteError(path: path, operation: "flush to disk", code: errno) }
+        if durable, fsync(descriptor) != 0 { throw WriteError(path: path, operation: "flush to disk", code: errno) }
         let handle = "/proc/self/fd/\(descriptor)"
         if !replacing {
             if linkat(AT_FDCWD, handle, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0 {
@@ -89,7 +93,7 @@ enum AtomicFile {
     }
 
     private static func writeThroughTemporary(
-        _ bytes: [UInt8], template hiddenTemplate: String, path: String, replacing: Bool
+        _ bytes: [UInt8], template hiddenTemplate: String, path: String, replacing: Bool, durable: Bool
     ) throws(WriteError) {
         var template = hiddenTemplate.utf8CString
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -104,7 +108,7 @@ enum AtomicFile {
                 throw WriteError(path: path, operation: "set permissions", code: errno)
             }
             try writeAll(bytes, to: descriptor, path: path)
-            if fsync(descriptor) != 0 { throw WriteError(path: path, operation: "flush to disk", code: errno) }
+            if durable, fsync(descriptor) != 0 { throw WriteError(path: path, operation: "flush to disk", code: errno) }
             isOpen = false
             if close(descriptor) != 0 { throw WriteError(path: path, operation: "close", code: errno) }
             if replacing {

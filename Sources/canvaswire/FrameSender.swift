@@ -60,7 +60,7 @@ struct FrameSender {
                 let info = await publisher.connection.close(code: 1000, reason: "end of stream")
                 self.publisher = nil
                 if info.code != 1000 {
-                    throw SenderFailure(description: "the server closed the stream with \(info)")
+                    throw CommandFailure(description: "the server closed the stream with \(info)")
                 }
                 return
             } catch let error as WebSocketClientError {
@@ -121,8 +121,4 @@ struct FrameSender {
         writeStderr("canvaswire send: \(error); reconnecting (attempt \(reconnects))\n")
         try await Task.sleep(for: base * jitter)
     }
-}
-
-struct SenderFailure: Error, CustomStringConvertible {
-    var description: String
 }

@@ -25,6 +25,7 @@ struct FrameWriter: Sendable {
     let toStdout: Bool
     let format: ReceiveCommand.OutputFormat
     let overwrite: Bool
+    let durable: Bool
     let encoder: PNGEncoder
     let decoder: PNGDecoder
 
@@ -34,7 +35,7 @@ struct FrameWriter: Sendable {
             let bytes = try encode(frame)
             if toStdout { return .encoded(bytes, bytes.count) }
             let path = (folder.hasSuffix("/") ? folder : folder + "/") + pattern.name(for: frame.header.sequence)
-            try AtomicFile.write(bytes, to: path, replacing: overwrite)
+            try AtomicFile.write(bytes, to: path, replacing: overwrite, durable: durable)
             return .written(bytes.count)
         case .dropped(let dropped):
             return .dropped(dropped.total)

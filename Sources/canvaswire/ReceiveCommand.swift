@@ -53,6 +53,9 @@ struct ReceiveCommand: AsyncParsableCommand {
     @Flag(help: "Replace files that already exist.")
     var overwrite = false
 
+    @Flag(help: "Flush every file to disk before it gets its name, so it survives a power loss (slower). A killed receiver never leaves a partial file either way.")
+    var sync = false
+
     @Option(help: "PNG zlib level, 0-9 (default favours speed).")
     var level: Int?
 
@@ -97,6 +100,7 @@ struct ReceiveCommand: AsyncParsableCommand {
             toStdout: output == "-",
             format: format,
             overwrite: overwrite,
+            durable: sync,
             encoder: PNGEncoder(configuration: encoderConfiguration()),
             decoder: PNGDecoder(limits: subscriber.hello.limits.frameLimits)
         )
@@ -155,7 +159,7 @@ struct ReceiveCommand: AsyncParsableCommand {
             writeStderr("received \(summary.frames) frames in \(rounded(summary.seconds, decimals: 2)) s: \(rounded(summary.framesPerSecond)) fps, \(dropped) dropped by the server, \(ended ? "stream ended" : "closed: \(closed)")\n")
         }
         if !ended, count == nil, duration == nil, ![1000, 1001].contains(closed.code) {
-            throw SenderFailure(description: "the connection ended with \(closed)")
+            throw CommandFailure(description: "the connection ended with \(closed)")
         }
     }
 

@@ -87,7 +87,7 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let source = try makeSource()
+        let (source, total) = try makeSource()
         let decoder = PNGDecoder()
         let wireFormat: PixelFormat = format == .png ? .png : .rgba8
         var sender = FrameSender(options: .init(
@@ -110,7 +110,7 @@ struct SendCommand: AsyncParsableCommand {
             width: ProcessInfo.processInfo.activeProcessorCount + 1,
             transform: { item in
                 Result { try PreparedFrame.prepare(item, format: wireFormat, decoder: decoder) }
-                    .mapError { error in SenderFailure(description: "\(error)") }
+                    .mapError { error in CommandFailure(description: "\(error)") }
             },
             consume: { prepared in
                 let frame: PreparedFrame
@@ -135,8 +135,11 @@ struct SendCommand: AsyncParsableCommand {
                 sequence += 1
                 stats.frames += 1
                 stats.bytes += frame.payload.count + FrameHeader.v1Length
+                let eta = total.map { total in
+                    stats.framesPerSecond > 0 ? "  ETA \(rounded(Double(total - stats.frames) / stats.framesPerSecond, decimals: 0)) s" : ""
+                } ?? ""
                 progress.update(
-                    "\(stats.frames) frames  \(rounded(stats.framesPerSecond)) fps  \(rounded(stats.megabytesPerSecond)) MB/s  bufferedAmount \(sender.bufferedAmount)"
+                    "\(stats.frames)\(total.map { "/\($0)" } ?? "") frames  \(rounded(stats.framesPerSecond)) fps  \(rounded(stats.megabytesPerSecond)) MB/s  bufferedAmount \(sender.bufferedAmount)\(eta)"
                 )
                 return true
             }
@@ -182,17 +185,19 @@ struct SendCommand: AsyncParsableCommand {
         return parsed
     }
 
-    private func makeSource() throws -> AsyncThrowingStream<SourceItem, any Error> {
+    /// The input as a stream of items, and how many there are when that is known (for the ETA).
+    private func makeSource() throws -> (AsyncThrowingStream<SourceItem, any Error>, total: Int?) {
         if raw, let size, let frameSize = FrameSize(parsing: size) {
-            return FrameSource.rawStream(size: frameSize)
+            return (FrameSource.rawStream(size: frameSize), nil)
         }
         if let watch {
-            return FrameSource.watching(try FolderWatcher(folder: watch))
+            return (FrameSource.watching(try FolderWatcher(folder: watch)), nil)
         }
         if inputs == ["-"] {
-            return FrameSource.pngStream(limits: .default)
+            return (FrameSource.pngStream(limits: .default), nil)
         }
-        return FrameSource.files(try InputFiles.expand(inputs), loop: loop)
+        let files = try InputFiles.expand(inputs)
+        return (FrameSource.files(files, loop: loop), loop ? nil : files.count)
     }
 
     static func microsecondsNow() -> UInt64 {

@@ -110,7 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await server.start()
         } catch {
-            throw CleanExit.message("canvaswire serve: cannot listen on \(host):\(port): \(error)")
+            throw CommandFailure(description: "cannot listen on \(host):\(port): \(error)")
         }
         // One plain line on stdout, so scripts and tests learn the address (and the port, with --port 0).
         print("canvaswire serving \(tlsCert == nil ? "http" : "https")://\(host):\(server.port ?? port)/")

@@ -411,3 +411,59 @@ def test_sigterm_closes_clients_with_1001_and_exits_0(server):
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
     run(scenario())
     assert server.process.wait(timeout=20) == 0
+
+
+def test_tls_serves_https_and_wss(server_factory, tmp_path):
+    import ssl
+    import subprocess
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    server = server_factory("--tls-cert", str(cert), "--tls-key", str(key))
+    assert server.url.startswith("https://")
+    context = ssl.create_default_context(cafile=str(cert))
+    with urllib.request.urlopen(server.url + "/healthz", context=context, timeout=10) as response:
+        assert response.read() == b"ok\n"
+
+    async def scenario():
+        async with websockets.connect(server.ws.replace("ws://", "wss://").replace("https://", "wss://") + "/streams/demo",
+                                      ssl=context, max_size=MAX) as viewer:
+            assert json.loads(await viewer.recv())["type"] == "hello"
+            frame = await next_frame(viewer)
+            assert (frame["width"], frame["height"]) == (640, 360)
+    run(scenario())
+
+
+def test_silent_connections_are_cut_off_after_the_handshake_timeout(server_factory):
+    import socket
+    server = server_factory("--handshake-timeout", "0.5", "--no-demo")
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as silent:
+        assert silent.recv(1) == b"", "the server closes a connection that never sends a request"
+    status, _, _ = http_get(server.url + "/healthz")
+    assert status == 200, "and keeps serving everyone else"
+
+
+def test_connection_and_stream_limits_refuse_clearly(server_factory):
+    server = server_factory("--max-streams", "2", "--max-connections", "3")
+
+    async def scenario():
+        async with connect(server.ws + "/streams/one") as first:  # demo is the first stream
+            await first.recv()
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(server.ws + "/streams/two"):
+                    pass
+            assert refused.value.response.status_code == 503
+            assert b"maximum of 2 streams" in refused.value.response.body
+            async with connect(server.ws + "/streams/one") as second:
+                await second.recv()
+                async with connect(server.ws + "/streams/one") as third:
+                    await third.recv()
+                    with pytest.raises((ConnectionClosed, OSError, EOFError, websockets.exceptions.InvalidHandshake)):
+                        async with connect(server.ws + "/streams/one") as fourth:
+                            await fourth.recv()
+    run(scenario())
+    assert "refusing connection" in server.log_text()
