@@ -117,6 +117,11 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         lastHeard = .now()
+        // RFC 6455 5.1 and 5.2: client frames are masked, and no extension is negotiated, so RSV bits are 0.
+        guard frame.maskKey != nil else { return close(.protocolError, reason: "client frame is not masked") }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+            return close(.protocolError, reason: "reserved bits set without a negotiated extension")
+        }
         switch frame.opcode {
         case .ping:
             send(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
@@ -166,9 +171,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
     private func append(_ frame: WebSocketFrame) {
         guard var assembly = message else { return }
         message = nil  // keeps the buffer uniquely referenced while it grows
-        var data = frame.unmaskedData
         do throws(FrameError) {
-            try assembly.append(&data, limits: server.configuration.limits)
+            try assembly.append(frame.data, maskKey: frame.maskKey, limits: server.configuration.limits)
         } catch {
             return refuse(error)
         }
