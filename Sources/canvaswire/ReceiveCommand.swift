@@ -62,14 +62,7 @@ struct ReceiveCommand: AsyncParsableCommand {
     @Option(help: "PNG filter: none, sub, up, average, paeth, adaptive.")
     var filter: String?
 
-    @Option(help: "Token for a server that requires one for viewers.")
-    var token: String?
-
-    @Flag(help: "No progress line.")
-    var quiet = false
-
-    @Flag(help: "Print the summary as JSON (on stderr when frames go to stdout).")
-    var json = false
+    @OptionGroup var transfer: TransferOptions
 
     func validate() throws {
         do { _ = try WebSocketURL(url) } catch { throw ValidationError("\(error)") }
@@ -92,7 +85,7 @@ struct ReceiveCommand: AsyncParsableCommand {
     func run() async throws {
         let subscriber = try await StreamSubscriber.connect(
             to: try WebSocketURL(url), policy: live ? "latest" : "all",
-            configuration: WebSocketClientConfiguration(token: token)
+            configuration: WebSocketClientConfiguration(token: transfer.token)
         )
         let writer = FrameWriter(
             folder: out,
@@ -105,7 +98,7 @@ struct ReceiveCommand: AsyncParsableCommand {
             decoder: PNGDecoder(limits: subscriber.hello.limits.frameLimits)
         )
         var stats = TransferStats()
-        var progress = ProgressLine(quiet: quiet)
+        var progress = ProgressLine(quiet: transfer.quiet)
         var dropped: UInt64 = 0
         var ended = false
         let limit = count
@@ -152,10 +145,10 @@ struct ReceiveCommand: AsyncParsableCommand {
             frames: stats.frames, bytes: stats.bytes, seconds: stats.seconds, framesPerSecond: stats.framesPerSecond,
             dropped: dropped, ended: ended, closeCode: Int(closed.code), closeReason: closed.reason
         )
-        if json {
+        if transfer.json {
             let text = String(decoding: try JSONEncoder().encode(summary), as: UTF8.self) + "\n"
             if output == "-" { writeStderr(text) } else { print(text, terminator: "") }
-        } else if !quiet {
+        } else if !transfer.quiet {
             writeStderr("received \(summary.frames) frames in \(rounded(summary.seconds, decimals: 2)) s: \(rounded(summary.framesPerSecond)) fps, \(dropped) dropped by the server, \(ended ? "stream ended" : "closed: \(closed)")\n")
         }
         if !ended, count == nil, duration == nil, ![1000, 1001].contains(closed.code) {

@@ -59,14 +59,7 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Fail when the connection drops instead of reconnecting.")
     var noReconnect = false
 
-    @Option(help: "Token for a server started with --token.")
-    var token: String?
-
-    @Flag(help: "No progress line.")
-    var quiet = false
-
-    @Flag(help: "Print the summary as JSON on stdout.")
-    var json = false
+    @OptionGroup var transfer: TransferOptions
 
     func validate() throws {
         _ = try webSocketURL()
@@ -92,13 +85,13 @@ struct SendCommand: AsyncParsableCommand {
         let wireFormat: PixelFormat = format == .png ? .png : .rgba8
         var sender = FrameSender(options: .init(
             url: try webSocketURL(),
-            client: WebSocketClientConfiguration(token: token),
+            client: WebSocketClientConfiguration(token: transfer.token),
             threshold: threshold,
             reconnect: !noReconnect
         ))
         try await sender.open()
         var stats = TransferStats()
-        var progress = ProgressLine(quiet: quiet)
+        var progress = ProgressLine(quiet: transfer.quiet)
         var skipped: [String] = []
         var sequence: UInt64 = 0
         let interval = fps.map { Duration.milliseconds(1000 / $0) }
@@ -151,9 +144,9 @@ struct SendCommand: AsyncParsableCommand {
             framesPerSecond: stats.framesPerSecond, megabytesPerSecond: stats.megabytesPerSecond,
             reconnects: sender.reconnects, skipped: skipped
         )
-        if json {
+        if transfer.json {
             print(String(decoding: try JSONEncoder().encode(summary), as: UTF8.self))
-        } else if !quiet {
+        } else if !transfer.quiet {
             writeStderr(
                 "sent \(summary.frames) frames (\(rounded(Double(summary.bytes) / 1e6)) MB) in \(rounded(summary.seconds, decimals: 2)) s: \(rounded(summary.framesPerSecond)) fps, \(rounded(summary.megabytesPerSecond)) MB/s, \(summary.reconnects) reconnects, \(skipped.count) skipped\n"
             )
