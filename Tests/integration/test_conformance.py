@@ -1,0 +1,405 @@
+"""RFC 6455 conformance of `canvaswire serve`'s WebSocket endpoints, at the frame level.
+
+The client here is a raw socket: the handshake and every frame are written by hand, because the
+interesting cases (unmasked frames, reserved bits and opcodes, oversized or fragmented control frames,
+broken fragmentation) are exactly what a WebSocket library refuses to produce. Valid frames are built
+with `websockets.frames.Frame`, so the two encoders cross-check each other. Every read has a timeout.
+"""
+import base64
+import hashlib
+import json
+import os
+import socket
+import struct
+import urllib.parse
+
+import pytest
+from websockets.frames import Frame, Opcode
+
+from cw import make_frame, parse_frame, random_rgba
+
+TIMEOUT = 10
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
+
+
+class RawWebSocket:
+    """A WebSocket client that writes whatever bytes it is told to, valid or not."""
+
+    def __init__(self, ws_url: str):
+        url = urllib.parse.urlsplit(ws_url)
+        assert url.hostname == "127.0.0.1"
+        self.sock = socket.create_connection((url.hostname, url.port), timeout=TIMEOUT)
+        self.sock.settimeout(TIMEOUT)
+        key = base64.b64encode(os.urandom(16)).decode()
+        target = url.path + (f"?{url.query}" if url.query else "")
+        self.sock.sendall((
+            f"GET {target} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self._recv_some()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        assert lines[0].startswith("HTTP/1.1 101"), lines[0]
+        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        accept = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+        assert headers["sec-websocket-accept"] == accept
+
+    def _recv_some(self) -> bytes:
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed by the server")
+        return data
+
+    def _read_exactly(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            self.buffer += self._recv_some()
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    # --- writing
+
+    def send_raw_frame(self, opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0,
+                       mask: bool = True) -> None:
+        """Any frame at all: `rsv` is the three RSV bits (0..7), `mask=False` leaves it unmasked."""
+        first = (0x80 if fin else 0) | (rsv << 4) | opcode
+        n = len(payload)
+        mask_bit = 0x80 if mask else 0
+        if n < 126:
+            header = struct.pack("!BB", first, mask_bit | n)
+        elif n < 1 << 16:
+            header = struct.pack("!BBH", first, mask_bit | 126, n)
+        else:
+            header = struct.pack("!BBQ", first, mask_bit | 127, n)
+        if mask:
+            key = os.urandom(4)
+            payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload)) if n < 4096 else _mask(payload, key)
+            header += key
+        self.sock.sendall(header + payload)
+
+    def send_frame(self, opcode: int, payload: bytes = b"", fin: bool = True) -> None:
+        """A valid, masked frame, encoded by the websockets library."""
+        frame = Frame(Opcode(opcode), payload, fin=fin)
+        self.sock.sendall(frame.serialize(mask=True))
+
+    def close_frame_payload(self, code: int, reason: str = "") -> bytes:
+        return struct.pack("!H", code) + reason.encode()
+
+    # --- reading
+
+    def recv_frame(self):
+        """One frame from the server: (fin, rsv, opcode, payload). Server frames must not be masked."""
+        b0, b1 = self._read_exactly(2)
+        assert not b1 & 0x80, "the server masked a frame"
+        n = b1 & 0x7F
+        if n == 126:
+            n = struct.unpack("!H", self._read_exactly(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", self._read_exactly(8))[0]
+        return bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F, self._read_exactly(n)
+
+    def recv_message(self, skip_control_text: bool = True):
+        """The next data message (opcode, payload), reassembled; pongs are collected in self.pongs."""
+        self.pongs = getattr(self, "pongs", [])
+        parts, opcode = [], None
+        while True:
+            fin, rsv, op, payload = self.recv_frame()
+            assert rsv == 0
+            if op == PONG:
+                self.pongs.append(payload)
+                continue
+            if op == PING:
+                continue
+            assert op != CLOSE, f"unexpected close {payload!r}"
+            if op != CONT:
+                opcode = op
+            parts.append(payload)
+            if fin:
+                message = b"".join(parts)
+                if skip_control_text and opcode == TEXT and _is_server_control(message):
+                    parts, opcode = [], None
+                    continue
+                return opcode, message
+
+    def expect_close(self, expected_code: int):
+        """Reads until the server's close frame, answers it, and checks the server then ends the TCP connection."""
+        while True:
+            fin, rsv, opcode, payload = self.recv_frame()
+            if opcode == CLOSE:
+                break
+        assert len(payload) >= 2, f"close frame without a code: {payload!r}"
+        code = struct.unpack("!H", payload[:2])[0]
+        reason = payload[2:].decode("utf-8")
+        assert code == expected_code, f"close code {code} ({reason!r}), expected {expected_code}"
+        try:
+            self.send_raw_frame(CLOSE, payload[:2])
+        except OSError:
+            pass  # the server may already have closed the socket; the close code is what matters
+        self.expect_eof()
+        return code, reason
+
+    def expect_eof(self):
+        try:
+            while True:
+                self._recv_some()
+        except (EOFError, ConnectionResetError):
+            return
+
+    def close(self):
+        self.sock.close()
+
+
+def _mask(payload: bytes, key: bytes) -> bytes:
+    n = len(payload)
+    repeated = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(n, "big")
+
+
+def _is_server_control(message: bytes) -> bool:
+    """hello and publisher messages the stream endpoints send on their own."""
+    try:
+        return json.loads(message).get("type") in ("hello", "publisher")
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def raw(server_factory):
+    """Opens raw connections to one server; every one is closed at the end."""
+    server = server_factory("--no-demo")
+    opened = []
+
+    def open_(path: str) -> RawWebSocket:
+        ws = RawWebSocket(server.ws + path)
+        opened.append(ws)
+        return ws
+
+    open_.server = server
+    yield open_
+    for ws in opened:
+        ws.close()
+
+
+ENDPOINTS = ["/echo", "/streams/x/publish", "/streams/x"]
+
+
+def open_endpoint(raw, path: str) -> RawWebSocket:
+    ws = raw(path)
+    if path != "/echo":  # the stream endpoints greet first: consume the hello so tests start clean
+        fin, rsv, opcode, payload = ws.recv_frame()
+        assert opcode == TEXT and json.loads(payload)["type"] == "hello"
+    return ws
+
+
+# --- valid traffic -------------------------------------------------------------------------------
+
+def test_fragmented_text_with_interleaved_pings_is_echoed_whole(raw):
+    ws = open_endpoint(raw, "/echo")
+    text = "héllo wörld, ünïcödé 🎨".encode()
+    cut = text.index("🎨".encode()) + 2  # splits the 4-byte character across fragments: valid per RFC 6455
+    ws.send_frame(TEXT, text[:5], fin=False)
+    ws.send_frame(PING, b"first")
+    ws.send_frame(CONT, text[5:cut], fin=False)
+    ws.send_frame(CONT, b"", fin=False)          # empty fragments are legal
+    ws.send_frame(PING, b"second")
+    ws.send_frame(CONT, text[cut:], fin=True)
+    opcode, message = ws.recv_message()
+    assert (opcode, message) == (TEXT, text)
+    assert ws.pongs == [b"first", b"second"], "each ping is answered, in order, in the middle of the message"
+
+
+def test_fragmented_binary_with_interleaved_pings_is_echoed_whole(raw):
+    ws = open_endpoint(raw, "/echo")
+    blob = os.urandom(200_000)
+    cuts = [0, 1, 1000, 65535, 65536 + 70000, len(blob)]  # 1-byte, 7-bit, 16-bit and 64-bit lengths
+    for i, (start, end) in enumerate(zip(cuts, cuts[1:])):
+        ws.send_frame(BINARY if i == 0 else CONT, blob[start:end], fin=end == len(blob))
+        if end != len(blob):
+            ws.send_frame(PING, str(i).encode())
+    opcode, message = ws.recv_message()
+    assert opcode == BINARY and message == blob
+    assert ws.pongs == [str(i).encode() for i in range(len(cuts) - 2)]
+    # A second message on the same connection: the reassembly state was reset.
+    ws.send_frame(BINARY, b"\x00\x01")
+    assert ws.recv_message() == (BINARY, b"\x00\x01")
+
+
+def test_fragmented_frame_from_a_publisher_reaches_a_viewer_intact(raw):
+    viewer = open_endpoint(raw, "/streams/frag?policy=all")
+    publisher = open_endpoint(raw, "/streams/frag/publish")
+    payload = random_rgba(33, 17)
+    message = make_frame(33, 17, 7, payload)
+    # Split inside the 32-byte header too, and ping between fragments.
+    cuts = [0, 3, 20, 32, 33, 1000, len(message)]
+    for i, (start, end) in enumerate(zip(cuts, cuts[1:])):
+        publisher.send_frame(BINARY if i == 0 else CONT, message[start:end], fin=end == len(message))
+        publisher.send_frame(PING, b"p%d" % i)
+    end = json.dumps({"type": "end"}).encode()
+    publisher.send_frame(TEXT, end[:4], fin=False)
+    publisher.send_frame(CONT, end[4:], fin=True)
+    opcode, received = viewer.recv_message()
+    assert opcode == BINARY
+    frame = parse_frame(received)
+    assert (frame["width"], frame["height"], frame["sequence"], frame["payload"]) == (33, 17, 7, payload)
+    opcode, control = viewer.recv_message()
+    assert opcode == TEXT and json.loads(control) == {"type": "end", "lastSequence": 7}
+    # Pongs carry the pings' payloads, in order, on the publisher's connection.
+    for i in range(len(cuts) - 1):
+        fin, rsv, op, data = publisher.recv_frame()
+        assert (op, data) == (PONG, b"p%d" % i)
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("payload", [b"", b"ping!", bytes(range(125))], ids=["empty", "short", "125-bytes"])
+def test_ping_is_answered_with_a_pong_carrying_the_same_payload(raw, path, payload):
+    ws = open_endpoint(raw, path)
+    ws.send_frame(PING, payload)
+    while True:
+        fin, rsv, opcode, data = ws.recv_frame()
+        if opcode == TEXT and _is_server_control(data):
+            continue
+        break
+    assert (fin, rsv, opcode, data) == (True, 0, PONG, payload)
+
+
+def test_unsolicited_pong_is_ignored(raw):
+    ws = open_endpoint(raw, "/echo")
+    ws.send_frame(PONG, b"unsolicited")
+    ws.send_frame(TEXT, b"still here")
+    assert ws.recv_message() == (TEXT, b"still here")
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("code", [1000, 1001, 3000, 4999])
+def test_close_is_answered_with_the_same_code(raw, path, code):
+    ws = open_endpoint(raw, path)
+    ws.send_frame(CLOSE, ws.close_frame_payload(code, "bye"))
+    while True:
+        fin, rsv, opcode, payload = ws.recv_frame()
+        if opcode == CLOSE:
+            break
+        assert opcode == TEXT and _is_server_control(payload), (opcode, payload)
+    assert struct.unpack("!H", payload[:2])[0] == code
+    ws.expect_eof()  # the server ends the TCP connection after the handshake
+
+
+def test_close_without_a_code_is_answered_and_the_connection_ends(raw):
+    ws = open_endpoint(raw, "/echo")
+    ws.send_frame(CLOSE, b"")
+    fin, rsv, opcode, payload = ws.recv_frame()
+    assert opcode == CLOSE and payload in (b"", struct.pack("!H", 1000))
+    ws.expect_eof()
+
+
+# --- broken traffic ------------------------------------------------------------------------------
+
+def data_opcode(path: str) -> int:
+    """A data frame each endpoint accepts: viewers take no binary messages, so they get text."""
+    return TEXT if path.startswith("/streams/x") and not path.endswith("publish") else BINARY
+
+
+def harmless(path: str) -> bytes:
+    """A complete message the endpoint accepts; its first bytes are a valid start of one too."""
+    if data_opcode(path) == TEXT:
+        return b'{"type":"nothing"}'
+    return make_frame(1, 1, 0, b"\x00\x00\x00\xff")  # a publisher checks the header as it arrives
+
+
+VIOLATIONS = {
+    "reserved-data-opcode-3": lambda ws, path: ws.send_raw_frame(0x3, b"x"),
+    "reserved-control-opcode-B": lambda ws, path: ws.send_raw_frame(0xB, b"x"),
+    "rsv1-set": lambda ws, path: ws.send_raw_frame(data_opcode(path), harmless(path), rsv=4),
+    "rsv2-set": lambda ws, path: ws.send_raw_frame(data_opcode(path), harmless(path), rsv=2),
+    "rsv3-set-on-ping": lambda ws, path: ws.send_raw_frame(PING, b"x", rsv=1),
+    "unmasked-data-frame": lambda ws, path: ws.send_raw_frame(data_opcode(path), harmless(path), mask=False),
+    "unmasked-ping": lambda ws, path: ws.send_raw_frame(PING, b"x", mask=False),
+    "ping-over-125-bytes": lambda ws, path: ws.send_raw_frame(PING, b"p" * 126),
+    "close-over-125-bytes": lambda ws, path: ws.send_raw_frame(CLOSE, struct.pack("!H", 1000) + b"r" * 124),
+    "fragmented-ping": lambda ws, path: ws.send_raw_frame(PING, b"x", fin=False),
+    "continuation-without-start": lambda ws, path: ws.send_raw_frame(CONT, b"x"),
+    "new-message-inside-a-fragmented-one": lambda ws, path: (
+        ws.send_raw_frame(data_opcode(path), harmless(path)[:2], fin=False),
+        ws.send_raw_frame(data_opcode(path), harmless(path)),
+    ),
+    "text-inside-a-fragmented-binary": lambda ws, path: (
+        ws.send_raw_frame(data_opcode(path), harmless(path)[:2], fin=False),
+        ws.send_raw_frame(TEXT, b"{}"),
+    ),
+}
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("violation", list(VIOLATIONS))
+def test_protocol_violation_closes_with_1002(raw, path, violation):
+    ws = open_endpoint(raw, path)
+    VIOLATIONS[violation](ws, path)
+    ws.expect_close(1002)
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("fragmented", [False, True], ids=["whole", "fragmented"])
+def test_invalid_utf8_text_closes_with_1007(raw, path, fragmented):
+    ws = open_endpoint(raw, path)
+    bad = b'{"type":"end","x":"\xc3\x28"}'  # 0xC3 followed by a non-continuation byte
+    if fragmented:
+        ws.send_frame(TEXT, bad[:10], fin=False)
+        ws.send_frame(CONT, bad[10:], fin=True)
+    else:
+        ws.send_raw_frame(TEXT, bad)
+    ws.expect_close(1007)
+
+
+@pytest.fixture
+def small(server_factory):
+    """A server that takes messages up to 1000 bytes."""
+    server = server_factory("--no-demo", "--max-payload", "1000")
+    opened = []
+
+    def open_(path: str) -> RawWebSocket:
+        ws = RawWebSocket(server.ws + path)
+        opened.append(ws)
+        if path != "/echo":
+            assert json.loads(ws.recv_frame()[3])["type"] == "hello"
+        return ws
+
+    yield open_
+    for ws in opened:
+        ws.close()
+
+
+def test_echo_message_at_the_limit_passes(small):
+    ws = small("/echo")
+    blob = os.urandom(1000)
+    ws.send_frame(BINARY, blob[:400], fin=False)
+    ws.send_frame(CONT, blob[400:], fin=True)
+    assert ws.recv_message() == (BINARY, blob)
+
+
+@pytest.mark.parametrize("shape", ["one-frame", "fragments", "frame-over-the-decoder-limit"])
+def test_echo_message_over_the_limit_closes_with_1009(small, shape):
+    ws = small("/echo")
+    if shape == "one-frame":
+        ws.send_frame(BINARY, os.urandom(1001))
+    elif shape == "fragments":
+        ws.send_frame(BINARY, os.urandom(600), fin=False)
+        ws.send_frame(CONT, os.urandom(600), fin=True)
+    else:
+        # Larger than any frame the server decodes at all (max payload + 64 KiB): refused from the length field.
+        ws.send_frame(BINARY, os.urandom(1000 + (64 << 10) + 1))
+    ws.expect_close(1009)
+
+
+def test_publisher_frame_over_the_limit_closes_with_1009_even_in_fragments(small):
+    ws = small("/streams/x/publish")
+    message = make_frame(20, 20, 0, b"\x00" * 1600)  # the header promises 1600 bytes > 1000
+    ws.send_frame(BINARY, message[:32], fin=False)    # refused from the header, before the payload arrives
+    ws.expect_close(1009)
+
+
+def test_text_message_over_64_kib_closes_with_1009(raw):
+    ws = open_endpoint(raw, "/streams/x/publish")
+    ws.send_frame(TEXT, b" " * (64 << 10), fin=False)
+    ws.send_frame(CONT, b" ", fin=True)
+    ws.expect_close(1009)
