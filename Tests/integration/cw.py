@@ -1,4 +1,5 @@
 """Helpers a test client needs: the v1 frame layout from docs/PROTOCOL.md."""
+import functools
 import json
 import os
 import struct
@@ -43,3 +44,47 @@ async def next_frame(ws, timeout: float = 10):
         message = await asyncio.wait_for(ws.recv(), timeout)
         if isinstance(message, bytes):
             return parse_frame(message)
+
+
+def expected_pattern(width: int, height: int, n: int) -> bytes:
+    """Frame n of the documented test pattern (send.html and the samples): R = (x + n) & 255,
+    G = (y * 2 + n) & 255, B = (x ^ y) & 255, A = 255. Written out pixel by pixel on purpose, as an
+    independent check of the faster versions in the code under test."""
+    return _pattern(width, height, n & 255)  # every channel is taken mod 256, so n repeats every 256
+
+
+@functools.lru_cache(maxsize=600)
+def _pattern(width: int, height: int, n: int) -> bytes:
+    out = bytearray()
+    for y in range(height):
+        for x in range(width):
+            out += bytes(((x + n) & 255, (y * 2 + n) & 255, (x ^ y) & 255, 255))
+    return bytes(out)
+
+
+def stream_status(http_url: str, name: str):
+    """The stream's entry in GET /streams, or None while it does not exist."""
+    import urllib.request
+    with urllib.request.urlopen(http_url + "/streams", timeout=10) as response:
+        streams = json.loads(response.read())["streams"]
+    return next((s for s in streams if s["name"] == name), None)
+
+
+def wait_until(condition, timeout: float = 20, interval: float = 0.05, message: str = "condition"):
+    """Polls `condition` until it returns something truthy; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def wait_for_viewers(http_url: str, name: str, count: int, timeout: float = 20):
+    """Waits until stream `name` has at least `count` viewers connected (GET /streams)."""
+    def ready():
+        stream = stream_status(http_url, name)
+        return stream if stream and len(stream["viewers"]) >= count else None
+    return wait_until(ready, timeout, message=f"{count} viewer(s) on stream {name!r}")

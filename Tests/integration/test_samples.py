@@ -1,0 +1,157 @@
+"""The samples under samples/ run as a user would run them, against a real server, with their bytes checked.
+
+Publishers generate the documented pattern (R = (x + n) & 255, G = (y * 2 + n) & 255, B = (x ^ y) & 255,
+A = 255 for frame n); viewers save files. Each test recomputes the pattern here, independently of the
+samples' own code, and compares every byte of every saved or received frame with it.
+"""
+import asyncio
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import websockets
+
+from cw import expected_pattern, parse_frame, wait_for_viewers
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+NODE_PATH = "/usr/share/nodejs"
+TIMEOUT = 60
+
+
+def node() -> str:
+    binary = shutil.which("node")
+    if binary is None:
+        pytest.fail("node is not installed (apt-get install nodejs node-ws)")
+    if not (pathlib.Path(NODE_PATH) / "ws").is_dir():
+        pytest.fail(f"the ws package is not in {NODE_PATH} (apt-get install node-ws)")
+    return binary
+
+
+def node_env():
+    return {**os.environ, "NODE_PATH": NODE_PATH}
+
+
+def publisher_command(kind: str, url: str, count: int, width: int, height: int):
+    if kind == "python":
+        return [sys.executable, str(SAMPLES / "python" / "publisher.py"), url, str(count), "--size", f"{width}x{height}"]
+    return [node(), str(SAMPLES / "node" / "publisher.js"), url, str(count), f"{width}x{height}"]
+
+
+def viewer_command(kind: str, url: str, out_dir: pathlib.Path, count: int):
+    if kind == "python-png":
+        return [sys.executable, str(SAMPLES / "python" / "viewer.py"), url, str(out_dir), str(count)]
+    if kind == "python-raw":
+        return [sys.executable, str(SAMPLES / "python" / "viewer.py"), url, str(out_dir), str(count), "--raw"]
+    return [node(), str(SAMPLES / "node" / "viewer.js"), url, str(out_dir), str(count)]
+
+
+def finish(process: subprocess.Popen, what: str) -> str:
+    """Waits for a sample with a timeout and requires exit status 0; returns its output."""
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"{what} did not finish within {TIMEOUT} s\nstdout: {out}\nstderr: {err}")
+    assert process.returncode == 0, f"{what} exited {process.returncode}\nstdout: {out}\nstderr: {err}"
+    return out
+
+
+def read_saved(path: pathlib.Path):
+    """(sequence, width, height, rgba) from a file the viewer samples write."""
+    sequence, size = path.stem.split("_")
+    width, height = (int(v) for v in size.split("x"))
+    if path.suffix == ".png":
+        from PIL import Image
+        with Image.open(path) as image:
+            assert image.size == (width, height) and image.mode == "RGBA", (image.size, image.mode)
+            data = image.tobytes()
+    else:
+        data = path.read_bytes()
+    return int(sequence), width, height, data
+
+
+def run_pair(server, tmp_path, publisher: str, viewer: str, count: int, width: int, height: int, viewer_count=None):
+    stream = f"{publisher}-to-{viewer}"
+    out_dir = tmp_path / "frames"
+    env = node_env()
+    viewing = subprocess.Popen(
+        viewer_command(viewer, f"{server.ws}/streams/{stream}?policy=all", out_dir, count if viewer_count is None else viewer_count),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        wait_for_viewers(server.url, stream, 1)  # a lossless viewer that joins late would miss frames
+        publishing = subprocess.Popen(
+            publisher_command(publisher, f"{server.ws}/streams/{stream}/publish", count, width, height),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        finish(publishing, f"{publisher} publisher")
+        finish(viewing, f"{viewer} viewer")
+    finally:
+        for process in (viewing,):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    files = sorted(out_dir.iterdir())
+    suffix = ".png" if viewer == "python-png" else ".rgba"
+    assert [f.name for f in files] == [f"{n:06d}_{width}x{height}{suffix}" for n in range(count)]
+    for path in files:
+        sequence, w, h, data = read_saved(path)
+        assert (w, h) == (width, height)
+        assert len(data) == width * height * 4
+        assert data == expected_pattern(width, height, sequence), f"{path.name} differs from the pattern"
+
+
+@pytest.mark.parametrize("viewer", ["python-png", "python-raw", "node"])
+@pytest.mark.parametrize("publisher", ["python", "node"])
+def test_publisher_sample_to_viewer_sample(server_factory, tmp_path, publisher, viewer):
+    server = server_factory("--no-demo")
+    # 33x17: odd sizes catch stride and row-order mistakes; 6 frames make the pattern move.
+    run_pair(server, tmp_path, publisher, viewer, count=6, width=33, height=17)
+
+
+@pytest.mark.parametrize("viewer", ["python-raw", "node"])
+def test_viewer_samples_stop_at_end_and_take_frames_over_a_mebibyte(server_factory, tmp_path, viewer):
+    """COUNT 0 means "until end"; 800x600 frames (1.9 MB) exceed websockets' default 1 MiB message limit."""
+    server = server_factory("--no-demo")
+    run_pair(server, tmp_path, "python", viewer, count=2, width=800, height=600, viewer_count=0)
+
+
+def test_node_publisher_checked_by_an_independent_python_viewer(server_factory):
+    server = server_factory("--no-demo")
+    width, height, count = 64, 48, 10
+
+    async def scenario():
+        async with websockets.connect(f"{server.ws}/streams/nodepub?policy=all", open_timeout=10) as ws:
+            hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert hello["role"] == "viewer"
+            process = await asyncio.create_subprocess_exec(
+                *publisher_command("node", f"{server.ws}/streams/nodepub/publish", count, width, height),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=node_env())
+            frames, end = [], None
+            while end is None:
+                message = await asyncio.wait_for(ws.recv(), 20)
+                if isinstance(message, bytes):
+                    frames.append(parse_frame(message))
+                elif json.loads(message)["type"] == "end":
+                    end = json.loads(message)
+            out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+            assert process.returncode == 0, (out, err)
+            assert end == {"type": "end", "lastSequence": count - 1}
+            assert [f["sequence"] for f in frames] == list(range(count))
+            now = time.time() * 1e6
+            for f in frames:
+                assert (f["format"], f["width"], f["height"]) == (1, width, height)
+                assert f["payload"] == expected_pattern(width, height, f["sequence"])
+                assert now - 600e6 < f["micros"] <= now, "capture time is microseconds since the epoch"
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def test_samples_stay_short():
+    for path in [*SAMPLES.glob("python/*.py"), *SAMPLES.glob("node/*.js")]:
+        lines = path.read_text().count("\n")
+        assert lines < 80, f"{path.relative_to(ROOT)} has {lines} lines"
