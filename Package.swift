@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Wire format, frame types, limits and errors. No networking, no C.
@@ -80,6 +81,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -124,4 +126,25 @@ if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
             swiftSettings: swiftSettings
         )
     )
+}
+
+// libFuzzer targets stay out of the default graph too; tools/fuzz builds each with
+// CANVASWIRE_FUZZ=1 swift build --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz
+if Context.environment["CANVASWIRE_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, folder: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-frame-reader", "FrameReader", ["CanvasWireCore"]),
+        ("fuzz-control-message", "ControlMessage", ["CanvasWireCore"]),
+        ("fuzz-png", "PNG", ["CanvasWireCore", "CanvasWirePNG"]),
+        ("fuzz-request", "Request", ["CanvasWireServer", "CanvasWireClient"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name,
+                dependencies: target.dependencies,
+                path: "Sources/Fuzz/\(target.folder)",
+                swiftSettings: swiftSettings
+            )
+        )
+    }
 }

@@ -7,6 +7,6 @@ struct CanvasWireCommand: AsyncParsableCommand {
         commandName: "canvaswire",
         abstract: "Move images and canvas frames over WebSocket, fast, with real backpressure.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, SendCommand.self, ReceiveCommand.self, ConvertCommand.self]
+        subcommands: [ServeCommand.self, SendCommand.self, ReceiveCommand.self, ConvertCommand.self, BenchCommand.self]
     )
 }

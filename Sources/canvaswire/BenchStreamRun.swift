@@ -1,0 +1,262 @@
+import CanvasWireClient
+import CanvasWireCore
+import Histogram
+import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One publisher and its viewers on one stream, measured: the bench's main mode.
+///
+/// Viewers connect first, so none misses a frame; then the publisher sends generated frames (see
+/// ``BenchPayload``) unpaced (as fast as its `bufferedAmount` allows) or at a fixed rate, ends the
+/// stream, and every viewer reads until the stream's `end`. Slow viewers are closed when the publisher
+/// finishes, since they are not expected to catch up; the others get `drainTimeout` to do so.
+struct BenchStreamRun {
+    struct Options {
+        var publishURL: WebSocketURL
+        var viewerURL: WebSocketURL
+        var size: FrameSize
+        var viewers: Int
+        var policy: String
+        var slowViewers: Int
+        var slowPolicy: String
+        /// Bytes per second a slow viewer reads at most.
+        var slowRate: Double
+        var frames: Int?
+        var duration: Duration?
+        var framesPerSecond: Double?
+        var threshold: Int
+        var client: WebSocketClientConfiguration
+        var drainTimeout: Duration = .seconds(30)
+    }
+
+    let options: Options
+    let payload: BenchPayload
+
+    func run() async throws -> (publisher: BenchReport.Throughput, viewers: [BenchReport.Viewer], aggregate: BenchReport.Aggregate?) {
+        var connected: [BenchViewer] = []
+        for index in 0..<(options.viewers + options.slowViewers) {
+            let slow = index >= options.viewers
+            let policy = slow ? options.slowPolicy : options.policy
+            let subscriber = try await StreamSubscriber.connect(to: options.viewerURL, policy: policy, configuration: options.client)
+            connected.append(BenchViewer(index: index, policy: policy, slowRate: slow ? options.slowRate : nil, subscriber: subscriber))
+        }
+        let viewers = connected
+        let publisher = try await StreamPublisher.connect(to: options.publishURL, configuration: options.client)
+        let start = ContinuousClock.now
+        let startMicros = wallClockMicros()
+
+        enum Outcome {
+            case published(BenchReport.Throughput)
+            case viewer(BenchViewer.Result)
+            case other
+        }
+        let (published, results) = try await withThrowingTaskGroup(of: Outcome.self) { group in
+            for viewer in viewers {
+                group.addTask { [payload] in .viewer(await viewer.consume(start: start, startMicros: startMicros, payload: payload)) }
+            }
+            group.addTask { .published(try await publish(on: publisher, start: start)) }
+            var published: BenchReport.Throughput?
+            var results: [BenchViewer.Result] = []
+            while let outcome = try await group.next() {
+                switch outcome {
+                case .published(let throughput):
+                    published = throughput
+                    if results.count == viewers.count {
+                        group.cancelAll()
+                        continue
+                    }
+                    for viewer in viewers where viewer.slowRate != nil {
+                        group.addTask { await viewer.stop(); return .other }
+                    }
+                    let timeout = options.drainTimeout
+                    group.addTask {
+                        do { try await Task.sleep(for: timeout) } catch { return .other }
+                        for viewer in viewers { await viewer.stop() }
+                        return .other
+                    }
+                case .viewer(let result):
+                    results.append(result)
+                    if results.count == viewers.count, published != nil { group.cancelAll() }
+                case .other:
+                    break
+                }
+            }
+            return (published!, results.sorted { $0.index < $1.index })
+        }
+
+        var reports: [BenchReport.Viewer] = []
+        var combined = Histogram<UInt64>(highestTrackableValue: BenchViewer.latencyCeiling, numberOfSignificantValueDigits: .three)
+        var lastFrame = start
+        for result in results {
+            combined.add(result.latency)
+            lastFrame = max(lastFrame, result.lastFrameAt)
+            reports.append(BenchReport.Viewer(
+                index: result.index,
+                policy: result.policy,
+                slowRateMegabytesPerSecond: result.slowRate.map { $0 / 1e6 },
+                throughput: .init(frames: result.frames, bytes: result.bytes, seconds: seconds(start.duration(to: result.lastFrameAt))),
+                verifiedBytes: result.verifiedBytes,
+                corruptFrames: result.corruptFrames,
+                dropped: result.dropped,
+                missed: max(0, published.frames - result.frames),
+                outOfOrder: result.outOfOrder,
+                sawEnd: result.sawEnd,
+                latency: .init(result.latency)
+            ))
+        }
+        let aggregate = reports.isEmpty ? nil : BenchReport.Aggregate(
+            throughput: .init(
+                frames: reports.reduce(0) { $0 + $1.throughput.frames },
+                bytes: reports.reduce(0) { $0 + $1.throughput.bytes },
+                seconds: seconds(start.duration(to: lastFrame))
+            ),
+            verifiedBytes: reports.reduce(0) { $0 + $1.verifiedBytes },
+            corruptFrames: reports.reduce(0) { $0 + $1.corruptFrames },
+            minimumViewerFramesPerSecond: reports.map(\.throughput.framesPerSecond).min() ?? 0,
+            latency: .init(combined)
+        )
+        return (published, reports, aggregate)
+    }
+
+    /// Sends frames until `frames` or `duration` is reached, then `end`; returns once every byte has
+    /// reached the socket.
+    private func publish(on publisher: StreamPublisher, start: ContinuousClock.Instant) async throws -> BenchReport.Throughput {
+        let connection = publisher.connection
+        let payloadBytes = options.size.rgbaByteCount
+        let interval = options.framesPerSecond.map { Duration.nanoseconds(Int64(1e9 / $0)) }
+        let deadline = options.duration.map { start + $0 }
+        let allocator = ByteBufferAllocator()
+        var nextTick = start
+        var sequence: UInt64 = 0
+        while options.frames.map({ sequence < $0 }) ?? true, deadline.map({ ContinuousClock.now < $0 }) ?? true {
+            if let interval {
+                try await Task.sleep(until: nextTick, clock: .continuous)
+                nextTick = max(nextTick + interval, .now)
+            }
+            try await connection.waitForBufferedAmount(atMost: options.threshold)
+            var message = allocator.buffer(capacity: FrameHeader.v1Length + payloadBytes)
+            message.writeRepeatingByte(0, count: FrameHeader.v1Length)
+            payload.write(sequence: sequence, count: payloadBytes, into: &message)
+            // Captured once the pixels exist, as a camera or canvas would stamp them.
+            let header = FrameHeader(
+                pixelFormat: .rgba8, width: options.size.width, height: options.size.height,
+                sequence: sequence, captureTimeMicros: wallClockMicros()
+            )
+            header.withV1Bytes { _ = message.setBytes($0, at: 0) }
+            try await connection.send(message)
+            sequence += 1
+        }
+        try await publisher.end(lastSequence: sequence == 0 ? nil : sequence - 1)
+        try await connection.waitForBufferedAmount(atMost: 0)
+        let elapsed = start.duration(to: .now)
+        await connection.close(code: 1000, reason: "bench done")
+        return .init(frames: Int(sequence), bytes: Int(sequence) * payloadBytes, seconds: seconds(elapsed))
+    }
+}
+
+/// One viewer of a bench: reads, verifies and times every frame, optionally at a limited rate.
+final class BenchViewer: Sendable {
+    /// Latencies above a minute are recorded as a minute.
+    static let latencyCeiling: UInt64 = 60_000_000
+
+    struct Result: Sendable {
+        var index: Int
+        var policy: String
+        var slowRate: Double?
+        var frames = 0
+        var bytes = 0
+        var verifiedBytes = 0
+        var corruptFrames = 0
+        var dropped: UInt64 = 0
+        var outOfOrder = 0
+        var sawEnd = false
+        var lastFrameAt: ContinuousClock.Instant
+        var latency = Histogram<UInt64>(highestTrackableValue: BenchViewer.latencyCeiling, numberOfSignificantValueDigits: .three)
+    }
+
+    let index: Int
+    let policy: String
+    let slowRate: Double?
+    let subscriber: StreamSubscriber
+    private let stopped = Atomic<Bool>(false)
+
+    init(index: Int, policy: String, slowRate: Double?, subscriber: StreamSubscriber) {
+        self.index = index
+        self.policy = policy
+        self.slowRate = slowRate
+        self.subscriber = subscriber
+    }
+
+    /// Ends the viewer: it stops reading and its connection closes.
+    func stop() async {
+        stopped.store(true, ordering: .relaxed)
+        await subscriber.connection.close(code: 1000, reason: "bench done")
+    }
+
+    /// Reads until the stream's `end`. Frames captured before `startMicros` are a previous run's latest
+    /// frame, which the server hands to every viewer that joins; they are not counted.
+    func consume(start: ContinuousClock.Instant, startMicros: UInt64, payload: BenchPayload) async -> Result {
+        var result = Result(index: index, policy: policy, slowRate: slowRate, lastFrameAt: start)
+        var nextSequence: UInt64 = 0
+        do {
+            for try await event in subscriber.events {
+                if stopped.load(ordering: .relaxed) { break }
+                switch event {
+                case .frame(let frame):
+                    guard frame.header.captureTimeMicros >= startMicros else { continue }
+                    let received = wallClockMicros()
+                    result.lastFrameAt = .now
+                    let latency = received > frame.header.captureTimeMicros ? received - frame.header.captureTimeMicros : 0
+                    result.latency.record(min(latency, Self.latencyCeiling))
+                    result.frames += 1
+                    result.bytes += frame.payload.readableBytes
+                    if payload.verify(frame.payload, sequence: frame.header.sequence) {
+                        result.verifiedBytes += frame.payload.readableBytes
+                    } else {
+                        result.corruptFrames += 1
+                    }
+                    if frame.header.sequence < nextSequence || (policy == "all" && frame.header.sequence != nextSequence) {
+                        result.outOfOrder += 1
+                    }
+                    nextSequence = frame.header.sequence + 1
+                    if let slowRate { await throttle(bytes: result.bytes, rate: slowRate, start: start) }
+                case .dropped(let dropped):
+                    result.dropped = dropped.total
+                case .end:
+                    result.sawEnd = true
+                    await subscriber.connection.close(code: 1000, reason: "bench done")
+                    return result
+                case .publisherConnected:
+                    break
+                }
+            }
+        } catch {
+            // A viewer closed by the bench, or by the server, reports what it had received.
+        }
+        if subscriber.connection.readyState != .closed { await subscriber.connection.close(code: 1000, reason: "bench done") }
+        return result
+    }
+
+    /// Holds the reader back until `bytes` fit under `rate` since `start`. While it waits, the client
+    /// stops reading its socket, so TCP slows the server's sending to this viewer.
+    private func throttle(bytes: Int, rate: Double, start: ContinuousClock.Instant) async {
+        let due = start + .nanoseconds(Int64(Double(bytes) / rate * 1e9))
+        while ContinuousClock.now < due, !stopped.load(ordering: .relaxed) {
+            try? await Task.sleep(until: min(due, .now + .milliseconds(50)), clock: .continuous)
+        }
+    }
+}
+
+func wallClockMicros() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}

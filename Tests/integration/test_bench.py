@@ -1,0 +1,80 @@
+"""`canvaswire bench`: self-contained and against a running server. Figures are checked for
+consistency (every byte verified, percentiles ordered), never for speed."""
+import json
+import subprocess
+
+from conftest import canvaswire_binary
+
+
+def bench(*args: str) -> dict:
+    result = subprocess.run([canvaswire_binary(), "bench", "--json", *args],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def assert_latency(latency: dict):
+    assert latency["count"] > 0
+    assert 0 <= latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
+
+
+def test_self_contained_lossless_viewers_verify_every_byte():
+    report = bench("--size", "64x48", "--frames", "40", "--viewers", "3", "--policy", "all")
+    (run,) = report["runs"]
+    publisher = run["publisher"]
+    assert publisher["frames"] == 40
+    assert publisher["bytes"] == 40 * 64 * 48 * 4
+    assert run["aggregate"]["verifiedBytes"] == publisher["bytes"] * 3
+    assert run["aggregate"]["corruptFrames"] == 0
+    for viewer in run["viewers"]:
+        assert viewer["verifiedBytes"] == publisher["bytes"]
+        assert viewer["missed"] == 0 and viewer["outOfOrder"] == 0 and viewer["sawEnd"]
+        assert_latency(viewer["latency"])
+    assert_latency(run["aggregate"]["latency"])
+    # The bench started the server as a child process, so the server's own cost is reported.
+    assert run["server"]["cpuSeconds"] >= 0
+    assert run["server"]["peakResidentBytes"] > 0
+    assert run["loadGenerator"]["cpuSeconds"] > 0
+
+
+def test_size_list_runs_each_size():
+    report = bench("--size", "32x32,16x8", "--frames", "5")
+    assert [(run["width"], run["height"]) for run in report["runs"]] == [(32, 32), (16, 8)]
+    for run in report["runs"]:
+        assert run["aggregate"]["verifiedBytes"] == run["publisher"]["bytes"]
+
+
+def test_echo_round_trips_are_verified():
+    report = bench("--echo", "--size", "100x10", "--frames", "30")
+    (run,) = report["runs"]
+    echo = run["echo"]
+    assert echo["messages"] == 30 and echo["mismatched"] == 0
+    assert echo["bytes"] == 30 * 100 * 10 * 4
+    assert_latency(echo["roundTrip"])
+
+
+def test_against_a_running_server_with_a_slow_viewer(server):
+    report = bench(f"{server.ws}/streams/benchtest", "--size", "80x60", "--frames", "30",
+                   "--viewers", "2", "--slow-viewers", "1", "--slow-rate", "50",
+                   "--server-pid", str(server.process.pid))
+    (run,) = report["runs"]
+    fast = [v for v in run["viewers"] if v.get("slowRateMegabytesPerSecond") is None]
+    slow = [v for v in run["viewers"] if v.get("slowRateMegabytesPerSecond") is not None]
+    assert len(fast) == 2 and len(slow) == 1
+    for viewer in fast:
+        assert viewer["verifiedBytes"] == run["publisher"]["bytes"]
+    assert slow[0]["corruptFrames"] == 0 and slow[0]["policy"] == "latest"
+    assert run["server"]["pid"] == server.process.pid
+
+
+def test_echo_against_a_running_server(server):
+    report = bench("--echo", f"{server.ws}/echo", "--size", "64x64", "--duration", "0.3")
+    echo = report["runs"][0]["echo"]
+    assert echo["messages"] > 0 and echo["mismatched"] == 0
+
+
+def test_idle_viewers_report_memory_per_connection():
+    report = bench("--idle-viewers", "20")
+    idle = report["runs"][0]["idle"]
+    assert idle["connections"] == 20
+    assert idle["residentBytesAfter"] > 0
