@@ -8,6 +8,23 @@ struct StreamSnapshot: Encodable, Sendable {
     var lastSequence: UInt64?
     var publisher: ConnectionSnapshot?
     var viewers: [ConnectionSnapshot]
+
+    private enum CodingKeys: String, CodingKey {
+        case name, width, height, framesPerSecond, framesIn, lastSequence, publisher, viewers
+    }
+
+    /// Absent values are written as `null` rather than left out, so every stream has the same keys.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(width, forKey: .width)
+        try container.encode(height, forKey: .height)
+        try container.encode(framesPerSecond, forKey: .framesPerSecond)
+        try container.encode(framesIn, forKey: .framesIn)
+        try container.encode(lastSequence, forKey: .lastSequence)
+        try container.encode(publisher, forKey: .publisher)
+        try container.encode(viewers, forKey: .viewers)
+    }
 }
 
 /// One connection's figures as `GET /streams` shows them.
