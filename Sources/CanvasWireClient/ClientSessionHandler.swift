@@ -101,8 +101,14 @@ final class ClientSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
         case .text, .binary:
             guard assembling == nil else { return fail(1002, "new message started before the previous one finished") }
-            assembling = (frame.opcode, context.channel.allocator.buffer(capacity: frame.length))
-            append(frame)
+            guard frame.fin else {
+                assembling = (frame.opcode, context.channel.allocator.buffer(capacity: frame.length))
+                return append(frame)
+            }
+            // A message in one frame (what servers send) is delivered as it is, without copying it
+            // into a buffer of its own.
+            guard frame.length <= maxMessageBytes else { return fail(1009, "message larger than \(maxMessageBytes) bytes") }
+            complete(frame.opcode, frame.unmaskedData)
         case .continuation:
             guard assembling != nil else { return fail(1002, "continuation frame without a message") }
             append(frame)
@@ -123,6 +129,10 @@ final class ClientSessionHandler: ChannelInboundHandler, @unchecked Sendable {
             assembling = (opcode, buffer)
             return
         }
+        complete(opcode, buffer)
+    }
+
+    private func complete(_ opcode: WebSocketOpcode, _ buffer: ByteBuffer) {
         if opcode == .text {
             guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
                 return fail(1007, "text message is not valid UTF-8")

@@ -62,6 +62,13 @@ public final class WebSocketConnection: Sendable {
             let bootstrap = ClientBootstrap(group: eventLoop)
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                // NIO's default reads 64 KiB at a time, four reads per wake-up: an 8 MB frame took 128
+                // reads. The server's settings (up to 1 MiB, 16 reads) serve large frames in 8.
+                .channelOption(.maxMessagesPerRead, value: 16)
+                .channelOption(
+                    .recvAllocator,
+                    value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 << 10, maximum: 1 << 20)
+                )
                 .channelInitializer { channel in
                     do {
                         try Self.configure(channel, url: url, configuration: configuration, sslContext: sslContext, session: session, upgraded: upgraded)
