@@ -23,11 +23,13 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchec
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            handshake.cancel()
             self.head = head
         case .body:
             break  // no endpoint takes a body
         case .end:
+            // The deadline runs until the whole request is in: a head that promises a body and never
+            // sends it would otherwise hold the connection for ever.
+            handshake.cancel()
             guard let head else { return }
             self.head = nil
             respond(to: head, context: context)
@@ -116,7 +118,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchec
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        if keepAlive {
+            // An idle keep-alive connection gets the same time for its next request as a new one.
+            handshake.restart(channel: context.channel)
+        } else {
+            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
     }
 }
 
@@ -125,12 +132,21 @@ struct StreamList: Encodable {
     var streams: [StreamSnapshot]
 }
 
-/// Closes a connection that has not sent a complete request head in time, so half-open handshakes
-/// cannot pile up. Confined to the channel's event loop.
+/// Closes a connection that has not sent a complete request (head and body) in time, or that sits
+/// idle between keep-alive requests for as long, so half-open handshakes cannot pile up. Confined to
+/// the channel's event loop.
 final class HandshakeDeadline: @unchecked Sendable {
+    private let timeout: TimeAmount
     private var task: Scheduled<Void>?
 
     init(channel: any Channel, timeout: TimeAmount) {
+        self.timeout = timeout
+        restart(channel: channel)
+    }
+
+    /// Starts the deadline again from now.
+    func restart(channel: any Channel) {
+        task?.cancel()
         task = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
     }
 
