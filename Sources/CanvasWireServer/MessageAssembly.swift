@@ -19,6 +19,8 @@ struct MessageAssembly {
     private(set) var kind: Kind
     /// The message so far. Stored apart from `kind` so that appending mutates it in place.
     private(set) var buffer: ByteBuffer
+    /// WebSocket frames received for this message so far (see `WebSocketSession.maxFragmentsPerMessage`).
+    var fragments = 0
 
     init(kind: Kind, buffer: ByteBuffer) {
         self.kind = kind

@@ -27,6 +27,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
 
     /// Text control messages are small; anything longer is refused rather than buffered.
     static let maxTextMessageBytes = 64 << 10
+    /// Fragments one message may arrive in. Bytes are bounded by the payload limit already; this bounds
+    /// the work a flood of empty continuation frames can cause. Browsers send about 2,048 fragments for
+    /// the largest (256 MiB) message.
+    static let maxFragmentsPerMessage = 1 << 16
     /// How long the server waits for the peer's close frame after sending its own.
     static let closeHandshakeTimeout = TimeAmount.seconds(3)
 
@@ -45,6 +49,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
     private var keepAlive: RepeatedTask?
     private var stallTimer: Scheduled<Void>?
     private var lastPublishedSequence: UInt64?
+    /// A pong handed to the socket and not yet written; while one is, only the latest ping is kept.
+    private var pongInFlight = false
+    private var pendingPing: ByteBuffer?
 
     init(role: SessionRole, server: ServerContext, eventLoop: any EventLoop, logger: Logger) {
         self.role = role
@@ -124,7 +131,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
         }
         switch frame.opcode {
         case .ping:
-            send(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
+            answerPing(frame.unmaskedData)
         case .pong:
             break
         case .connectionClose:
@@ -171,6 +178,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
     private func append(_ frame: WebSocketFrame) {
         guard var assembly = message else { return }
         message = nil  // keeps the buffer uniquely referenced while it grows
+        assembly.fragments += 1
+        guard assembly.fragments <= Self.maxFragmentsPerMessage else {
+            return close(.messageTooLarge, reason: "message split into more than \(Self.maxFragmentsPerMessage) fragments")
+        }
         do throws(FrameError) {
             try assembly.append(frame.data, maskKey: frame.maskKey, limits: server.configuration.limits)
         } catch {
@@ -237,6 +248,24 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
         }
     }
 
+    /// RFC 6455 5.5.3 lets an endpoint answer only the most recent of several pings. Doing so while a
+    /// pong is still waiting for the socket means a peer that pings faster than it reads queues one
+    /// pong at most, not one per ping.
+    private func answerPing(_ data: ByteBuffer) {
+        guard !pongInFlight else {
+            pendingPing = data
+            return
+        }
+        pongInFlight = true
+        send(WebSocketFrame(fin: true, opcode: .pong, data: data)) { session in
+            session.pongInFlight = false
+            if let next = session.pendingPing {
+                session.pendingPing = nil
+                session.answerPing(next)
+            }
+        }
+    }
+
     private func receivedClose(_ frame: WebSocketFrame) {
         guard let context else { return }
         if closeSent {
@@ -300,14 +329,18 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
         send(WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: message.json())))
     }
 
-    /// Writes one frame and accounts its payload in `bufferedAmount` until the socket has taken it.
-    private func send(_ frame: WebSocketFrame) {
+    /// Writes one frame and accounts its payload in `bufferedAmount` until the socket has taken it;
+    /// `written` runs on the event loop once it has (or the write failed).
+    private func send(_ frame: WebSocketFrame, written: (@Sendable (WebSocketSession) -> Void)? = nil) {
         guard let context, context.channel.isActive else { return }
         let bytes = frame.data.readableBytes
         handle(outbox.didQueue(bytes: bytes))
         counters.bufferedAmount = outbox.bufferedAmount
         let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { _ in self.didWrite(bytes: bytes) }
+        promise.futureResult.whenComplete { _ in
+            self.didWrite(bytes: bytes)
+            written?(self)
+        }
         context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
     }
 
