@@ -54,7 +54,7 @@ public final class CanvasWireServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelOption(
                 .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 << 10, maximum: 1 << 20)
+                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 4 << 10, maximum: 1 << 20)
             )
             .childChannelInitializer { channel in
                 Self.initialize(channel, context: context, sslContext: sslContext)
