@@ -1,5 +1,6 @@
 import CanvasWireClient
 import CanvasWireCore
+import Synchronization
 
 /// Publishes prepared frames in order over one logical stream that survives reconnects.
 ///
@@ -20,7 +21,36 @@ struct FrameSender {
         var payload: [UInt8]
     }
 
+    /// What a signal handler needs to stop the sender from outside its task: the live connection.
+    final class Control: Sendable {
+        private let state = Mutex<(connection: WebSocketConnection?, stopping: Bool)>((nil, false))
+        private let sent = Atomic<Int>(0)
+
+        /// Frames handed to a connection so far, for a summary written from outside the sending task.
+        var framesSent: Int { sent.load(ordering: .relaxed) }
+
+        var connection: WebSocketConnection? {
+            get { state.withLock { $0.connection } }
+            set { state.withLock { $0.connection = newValue } }
+        }
+
+        var isStopping: Bool { state.withLock { $0.stopping } }
+
+        func countSent() { sent.add(1, ordering: .relaxed) }
+
+        /// Stops reconnecting and closes the current connection with `code`; frames already handed to
+        /// it are written first (the close frame queues behind them).
+        func stop(code: UInt16, reason: String) async {
+            guard let connection = state.withLock({ state -> WebSocketConnection? in
+                state.stopping = true
+                return state.connection
+            }) else { return }
+            await connection.close(code: code, reason: reason)
+        }
+    }
+
     let options: Options
+    let control = Control()
     private(set) var reconnects = 0
     private var publisher: StreamPublisher?
     /// Frames handed to the current connection that it has not confirmed as written.
@@ -77,6 +107,7 @@ struct FrameSender {
                 trimConfirmed()
                 try await publisher.publish(frame.header, payload: frame.payload)
                 unconfirmed.append(frame)
+                control.countSent()
                 return
             } catch {
                 try await recover(from: error)
@@ -95,6 +126,7 @@ struct FrameSender {
         if let publisher { return publisher }
         let publisher = try await StreamPublisher.connect(to: options.url, configuration: options.client)
         self.publisher = publisher
+        control.connection = publisher.connection
         confirmedOnConnection = 0
         // Frames the previous connection took but never wrote go first, in their original order.
         let resend = unconfirmed
@@ -111,6 +143,12 @@ struct FrameSender {
     private mutating func recover(from error: WebSocketClientError) async throws {
         trimConfirmed()
         publisher = nil
+        control.connection = nil
+        if control.isStopping {
+            // The stop request owns the exit from here (see SendCommand); do not reconnect meanwhile.
+            try await Task.sleep(for: .seconds(60))
+            throw error
+        }
         let refusedForGood = error.refusedStatus.map { (400..<500).contains($0) } ?? false
         let rejectedFrame = error.closeInfo.map { [1002, 1003, 1007, 1008, 1009].contains($0.code) } ?? false
         guard options.reconnect, !refusedForGood, !rejectedFrame else { throw error }

@@ -16,6 +16,8 @@ struct FrameWriter: Sendable {
         /// Bytes for stdout, in stream order.
         case encoded([UInt8], Int)
         case dropped(UInt64)
+        /// The frame's file already exists and `resume` keeps it.
+        case skipped
         case ended
         case ignored
     }
@@ -25,6 +27,8 @@ struct FrameWriter: Sendable {
     let toStdout: Bool
     let format: ReceiveCommand.OutputFormat
     let overwrite: Bool
+    /// Keep existing files and skip their frames (a restarted receiver), instead of refusing them.
+    let resume: Bool
     let durable: Bool
     let encoder: PNGEncoder
     let decoder: PNGDecoder
@@ -32,10 +36,17 @@ struct FrameWriter: Sendable {
     func prepare(_ event: StreamEvent) throws -> Output {
         switch event {
         case .frame(let frame):
+            let path = (folder.hasSuffix("/") ? folder : folder + "/") + pattern.name(for: frame.header.sequence)
+            if resume, !toStdout, access(path, F_OK) == 0 { return .skipped }
             let bytes = try encode(frame)
             if toStdout { return .encoded(bytes, bytes.count) }
-            let path = (folder.hasSuffix("/") ? folder : folder + "/") + pattern.name(for: frame.header.sequence)
-            try AtomicFile.write(bytes, to: path, replacing: overwrite, durable: durable)
+            do {
+                try AtomicFile.write(bytes, to: path, replacing: overwrite, durable: durable)
+            } catch {
+                // Written by someone else since the check: kept, as --resume promises.
+                guard resume, error.code == EEXIST else { throw error }
+                return .skipped
+            }
             return .written(bytes.count)
         case .dropped(let dropped):
             return .dropped(dropped.total)

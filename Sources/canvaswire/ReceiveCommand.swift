@@ -18,7 +18,10 @@ struct ReceiveCommand: AsyncParsableCommand {
             is received (policy=all: the publisher is slowed down rather than frames dropped); --live takes \
             the newest frames only. Each file is written under a temporary name and renamed into place, so \
             a kill at any moment leaves only complete files. Stops at the stream's end message, after \
-            --count frames or --duration seconds, or when the server closes.
+            --count frames or --duration seconds, or when the server closes. --resume keeps the files a \
+            previous run wrote and skips their frames, so a restarted receiver carries on without rewriting \
+            or refusing anything. SIGINT or SIGTERM stops it cleanly: frames already received are written, \
+            the connection is closed with 1001, the summary is printed, and the exit status is 130 or 143.
             """
     )
 
@@ -53,6 +56,9 @@ struct ReceiveCommand: AsyncParsableCommand {
     @Flag(help: "Replace files that already exist.")
     var overwrite = false
 
+    @Flag(help: "Keep files that already exist and skip their frames: carry on after a restart without rewriting anything.")
+    var resume = false
+
     @Flag(help: "Flush every file to disk before it gets its name, so it survives a power loss (slower). A killed receiver never leaves a partial file either way.")
     var sync = false
 
@@ -76,6 +82,8 @@ struct ReceiveCommand: AsyncParsableCommand {
         }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        if resume, overwrite { throw ValidationError("--resume keeps existing files and --overwrite replaces them: pick one") }
+        if resume, output != nil { throw ValidationError("--resume applies to files in --out, not to -o -") }
         if output == nil {
             guard InputFiles.isDirectory(out) else { throw ValidationError("--out \(out): no such folder") }
             guard access(out, W_OK) == 0 else { throw ValidationError("--out \(out): folder is not writable") }
@@ -93,6 +101,7 @@ struct ReceiveCommand: AsyncParsableCommand {
             toStdout: output == "-",
             format: format,
             overwrite: overwrite,
+            resume: resume,
             durable: sync,
             encoder: PNGEncoder(configuration: encoderConfiguration()),
             decoder: PNGDecoder(limits: subscriber.hello.limits.frameLimits)
@@ -100,8 +109,14 @@ struct ReceiveCommand: AsyncParsableCommand {
         var stats = TransferStats()
         var progress = ProgressLine(quiet: transfer.quiet)
         var dropped: UInt64 = 0
+        var skipped = 0
         var ended = false
         let limit = count
+        // A stop request closes the connection; the events end, frames already received are written.
+        let signals = ShutdownSignals { [connection = subscriber.connection] _ in
+            await connection.close(code: 1001, reason: "receiver stopped")
+        }
+        defer { signals.cancel() }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let duration {
@@ -127,6 +142,9 @@ struct ReceiveCommand: AsyncParsableCommand {
                     case .dropped(let total):
                         dropped = total
                         return true
+                    case .skipped:
+                        skipped += 1
+                        return true
                     case .ended:
                         ended = true
                         return false
@@ -143,14 +161,18 @@ struct ReceiveCommand: AsyncParsableCommand {
         progress.finish()
         let summary = Summary(
             frames: stats.frames, bytes: stats.bytes, seconds: stats.seconds, framesPerSecond: stats.framesPerSecond,
-            dropped: dropped, ended: ended, closeCode: Int(closed.code), closeReason: closed.reason
+            dropped: dropped, ended: ended, closeCode: Int(closed.code), closeReason: closed.reason,
+            skippedExisting: skipped, stoppedBy: signals.receivedName
         )
         if transfer.json {
             let text = String(decoding: try JSONEncoder().encode(summary), as: UTF8.self) + "\n"
             if output == "-" { writeStderr(text) } else { print(text, terminator: "") }
         } else if !transfer.quiet {
-            writeStderr("received \(summary.frames) frames in \(rounded(summary.seconds, decimals: 2)) s: \(rounded(summary.framesPerSecond)) fps, \(dropped) dropped by the server, \(ended ? "stream ended" : "closed: \(closed)")\n")
+            let kept = skipped > 0 ? ", \(skipped) already on disk (kept)" : ""
+            let how = signals.receivedName.map { "stopped by \($0)" } ?? (ended ? "stream ended" : "closed: \(closed)")
+            writeStderr("received \(summary.frames) frames in \(rounded(summary.seconds, decimals: 2)) s: \(rounded(summary.framesPerSecond)) fps, \(dropped) dropped by the server\(kept), \(how)\n")
         }
+        if let number = signals.received { throw ExitCode(128 + number) }
         if !ended, count == nil, duration == nil, ![1000, 1001].contains(closed.code) {
             throw CommandFailure(description: "the connection ended with \(closed)")
         }
@@ -165,6 +187,10 @@ struct ReceiveCommand: AsyncParsableCommand {
         var ended: Bool
         var closeCode: Int
         var closeReason: String
+        /// Frames whose file was already there (with --resume), left as they were.
+        var skippedExisting: Int
+        /// The signal that stopped the receiver, if one did.
+        var stoppedBy: String?
     }
 
     private func encoderConfiguration() -> PNGEncoder.Configuration {

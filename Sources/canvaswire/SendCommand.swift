@@ -14,7 +14,9 @@ struct SendCommand: AsyncParsableCommand {
             file, a folder (its PNGs in natural order: frame2 before frame10), a glob, or - for \
             concatenated PNGs on stdin (ffmpeg -f image2pipe -c:v png -). With --raw --size WxH, stdin \
             carries raw RGBA frames (ffmpeg -f rawvideo -pix_fmt rgba -). At the end of finite input the \
-            sender says so ({"type":"end"}), closes with 1000 and exits 0.
+            sender says so ({"type":"end"}), closes with 1000 and exits 0. SIGINT or SIGTERM stops it: frames \
+            already handed to the connection are written, the connection closes with 1001 and no end \
+            message (the stream is not complete), and the exit status is 130 or 143.
             """
     )
 
@@ -90,6 +92,17 @@ struct SendCommand: AsyncParsableCommand {
             reconnect: !noReconnect
         ))
         try await sender.open()
+        let control = sender.control, json = transfer.json
+        let signals = ShutdownSignals { number in
+            await control.stop(code: 1001, reason: "sender stopped")
+            let name = number == SIGINT ? "SIGINT" : "SIGTERM"
+            let frames = control.framesSent
+            if json { print("{\"frames\":\(frames),\"stoppedBy\":\"\(name)\"}") }
+            writeStderr("canvaswire send: stopped by \(name) after \(frames) frames; the stream was not ended\n")
+            fflush(nil)
+            Foundation.exit(128 + number)
+        }
+        defer { signals.cancel() }
         var stats = TransferStats()
         var progress = ProgressLine(quiet: transfer.quiet)
         var skipped: [String] = []

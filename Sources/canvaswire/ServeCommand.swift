@@ -4,6 +4,7 @@ import CanvasWireServer
 import Dispatch
 import Logging
 import NIOSSL
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -115,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         // One plain line on stdout, so scripts and tests learn the address (and the port, with --port 0).
         print("canvaswire serving \(tlsCert == nil ? "http" : "https")://\(host):\(server.port ?? port)/")
         fflush(nil)
-        let signals = ShutdownSignals { await server.shutdown() }
+        let signals = ShutdownSignals { _ in await server.shutdown() }
         try await server.waitUntilStopped()
         signals.cancel()
     }
@@ -156,13 +157,24 @@ struct ServeCommand: AsyncParsableCommand {
 
 /// Turns the first SIGINT or SIGTERM into a graceful shutdown.
 final class ShutdownSignals {
-    private let sources: [any DispatchSourceSignal]
+    private final class FirstSignal: Sendable {
+        let number = Atomic<Int32>(0)
+    }
 
-    init(onSignal: @escaping @Sendable () async -> Void) {
+    private let sources: [any DispatchSourceSignal]
+    private let first: FirstSignal
+
+    /// - Parameter onSignal: Runs once, with the number of the first signal.
+    init(onSignal: @escaping @Sendable (Int32) async -> Void) {
+        let first = FirstSignal()
+        self.first = first
         sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { Task { await onSignal() } }
+            source.setEventHandler {
+                guard first.number.compareExchange(expected: 0, desired: number, ordering: .relaxed).exchanged else { return }
+                Task { await onSignal(number) }
+            }
             source.resume()
             return source
         }
@@ -170,5 +182,16 @@ final class ShutdownSignals {
 
     func cancel() {
         sources.forEach { $0.cancel() }
+    }
+
+    /// The signal that arrived first, if any.
+    var received: Int32? {
+        let number = first.number.load(ordering: .relaxed)
+        return number == 0 ? nil : number
+    }
+
+    /// The name of ``received``, for messages and summaries.
+    var receivedName: String? {
+        received.map { $0 == SIGINT ? "SIGINT" : $0 == SIGTERM ? "SIGTERM" : "signal \($0)" }
     }
 }
