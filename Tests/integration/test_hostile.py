@@ -331,3 +331,173 @@ def _http_status(server, path: str) -> int:
     import urllib.request
     with urllib.request.urlopen(server.url + path, timeout=20) as response:
         return response.status
+
+
+# --- faults: the disk, the signals, restarts --------------------------------------------------------
+
+import pathlib  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+
+from PIL import Image  # noqa: E402
+
+from conftest import canvaswire_binary  # noqa: E402
+
+
+def noise_pngs(folder: pathlib.Path, count: int, size: int = 256) -> list[bytes]:
+    """PNGs of random pixels (they do not compress: about size*size*4 bytes each); returns their RGBA."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pixels = []
+    for index in range(count):
+        rgba = os.urandom(size * size * 4)
+        Image.frombytes("RGBA", (size, size), rgba).save(folder / f"f{index:03d}.png", compress_level=0)
+        pixels.append(rgba)
+    return pixels
+
+
+def receiver(server, out: pathlib.Path, *args: str, stream: str = "faults") -> subprocess.Popen:
+    process = subprocess.Popen(
+        [canvaswire_binary(), "receive", f"{server.ws}/streams/{stream}", "--out", str(out), "--json", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    wait_for_viewers(server.url, stream, 1)
+    return process
+
+
+def sender(server, *args: str, stream: str = "faults") -> subprocess.Popen:
+    return subprocess.Popen(
+        [canvaswire_binary(), "send", f"{server.ws}/streams/{stream}/publish", "--json", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def assert_only_complete_frames(out: pathlib.Path, expected: list[bytes]) -> list[int]:
+    """Every file is a complete frame-NNNNNN.png holding exactly frame NNNNNN; no temporaries anywhere."""
+    names = sorted(p.name for p in out.iterdir())
+    sequences = []
+    for name in names:
+        assert name.startswith("frame-") and name.endswith(".png"), f"stray file {name}"
+        sequence = int(name[6:12])
+        assert Image.open(out / name).convert("RGBA").tobytes() == expected[sequence], name
+        sequences.append(sequence)
+    return sequences
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mounts small tmpfs file systems (root only); unmounts them at the end."""
+    mounted = []
+
+    def mount(name: str, options: str) -> pathlib.Path:
+        target = tmp_path / name
+        target.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def test_receiver_on_a_full_disk_names_it_exits_non_zero_and_leaves_no_partial_file(server_factory, tmp_path, tmpfs):
+    server = server_factory("--no-demo")
+    expected = noise_pngs(tmp_path / "in", 16)  # 16 x 256 KiB into 2 MiB
+    out = tmpfs("out", "size=2m")
+    receiving = receiver(server, out)
+    sending = sender(server, str(tmp_path / "in"))
+    _, stderr = receiving.communicate(timeout=120)
+    sending.communicate(timeout=120)
+    assert receiving.returncode != 0
+    assert "disk is full" in stderr, stderr
+    written = assert_only_complete_frames(out, expected)
+    assert 0 < len(written) < 16
+
+
+def test_receiver_refuses_a_read_only_folder_and_stops_when_it_becomes_read_only(server_factory, tmp_path, tmpfs):
+    server = server_factory("--no-demo")
+    read_only = tmpfs("ro", "size=1m,ro")
+    refused = subprocess.run(
+        [canvaswire_binary(), "receive", server.ws + "/streams/faults", "--out", str(read_only)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert refused.returncode != 0 and "not writable" in refused.stderr, refused.stderr
+
+    expected = noise_pngs(tmp_path / "in", 40, size=64)
+    out = tmpfs("out", "size=8m")
+    receiving = receiver(server, out)
+    sending = sender(server, str(tmp_path / "in"), "--fps", "20")
+    wait_until(lambda: len(list(out.iterdir())) >= 5, 60, message="the first files")
+    subprocess.run(["mount", "-o", "remount,ro", str(out)], check=True)
+    _, stderr = receiving.communicate(timeout=120)
+    sending.communicate(timeout=120)
+    assert receiving.returncode != 0
+    assert "Read-only file system" in stderr, stderr
+    assert len(assert_only_complete_frames(out, expected)) >= 5
+
+
+def test_sigterm_stops_a_receiver_cleanly_after_writing_what_it_received(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    expected = noise_pngs(tmp_path / "in", 200, size=64)
+    out = tmp_path / "out"
+    out.mkdir()
+    receiving = receiver(server, out)
+    sending = sender(server, str(tmp_path / "in"), "--fps", "40")
+    wait_until(lambda: len(list(out.iterdir())) >= 5, 60, message="the first files")
+    receiving.send_signal(signal.SIGTERM)
+    stdout, stderr = receiving.communicate(timeout=60)
+    assert receiving.returncode == 128 + signal.SIGTERM, stderr
+    summary = json.loads(stdout)
+    assert summary["stoppedBy"] == "SIGTERM" and summary["closeCode"] == 1001 and not summary["ended"]
+    written = assert_only_complete_frames(out, expected)
+    assert len(written) == summary["frames"], "every frame it counted is on disk, and nothing else"
+    sending.kill()
+    sending.wait(timeout=20)
+
+
+def test_sigterm_stops_a_sender_with_1001_and_no_end_message(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    noise_pngs(tmp_path / "in", 200, size=32)
+
+    async def scenario():
+        async with websockets.connect(server.ws + "/streams/faults?policy=all", max_size=MAX) as viewer:
+            sending = sender(server, str(tmp_path / "in"), "--fps", "40")
+            frames, control = 0, []
+            while frames < 5:
+                message = await asyncio.wait_for(viewer.recv(), 30)
+                frames += isinstance(message, bytes)
+            sending.send_signal(signal.SIGTERM)
+            stdout, stderr = await asyncio.to_thread(sending.communicate, timeout=60)
+            while True:  # what the viewer hears after that: the publisher leaves, the stream does not end
+                message = await asyncio.wait_for(viewer.recv(), 30)
+                if isinstance(message, str):
+                    control.append(json.loads(message))
+                    if control[-1] == {"type": "publisher", "connected": False}:
+                        break
+            return sending.returncode, stdout, stderr, control
+
+    returncode, stdout, stderr, control = run(scenario())
+    assert returncode == 128 + signal.SIGTERM, stderr
+    assert json.loads(stdout)["stoppedBy"] == "SIGTERM"
+    assert "the stream was not ended" in stderr
+    assert not any(c["type"] == "end" for c in control)
+
+
+def test_server_sigterm_during_a_lossless_transfer_ends_the_receiver_cleanly(server_factory, tmp_path):
+    server = server_factory("--no-demo")
+    expected = noise_pngs(tmp_path / "in", 200, size=64)
+    out = tmp_path / "out"
+    out.mkdir()
+    receiving = receiver(server, out)
+    sending = sender(server, str(tmp_path / "in"), "--fps", "40", "--no-reconnect")
+    wait_until(lambda: len(list(out.iterdir())) >= 5, 60, message="the first files")
+    assert server.stop() == 0
+    stdout, stderr = receiving.communicate(timeout=60)
+    assert receiving.returncode == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["closeCode"] == 1001
+    assert len(assert_only_complete_frames(out, expected)) == summary["frames"]
+    sending.communicate(timeout=60)
+    assert sending.returncode != 0, "without --no-reconnect it would wait for the server to come back"

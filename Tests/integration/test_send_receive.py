@@ -219,10 +219,13 @@ def free_port() -> int:
 
 
 def test_sender_resumes_after_the_server_restarts(tmp_path):
+    """The server is killed with SIGKILL under a sender, then the receiver under a new server: the
+    sender carries on where it was, and the receiver restarted with --resume keeps every file the
+    killed one wrote, untouched, and adds the rest."""
     port = str(free_port())
     source = tmp_path / "in"
     source.mkdir()
-    count = 60
+    count = 120
     for index in range(count):
         Image.new("RGB", (8, 8), (index, 0, 0)).save(source / f"f{index}.png")
     first = Server("--port", port, "--no-demo")
@@ -239,6 +242,14 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
             out = tmp_path / "out"
             out.mkdir()
             receiver = start_receiver_on(second, out)
+            deadline = time.monotonic() + 60
+            while len(list(out.iterdir())) < 5 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            receiver.send_signal(signal.SIGKILL)
+            receiver.wait(timeout=20)
+            kept = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.iterdir()}
+            assert kept, "the first receiver wrote files before it was killed"
+            receiver = start_receiver_on(second, out, "--resume")
             stdout, stderr = sender.communicate(timeout=120)
             assert sender.returncode == 0, stderr
             summary = json.loads(stdout)
@@ -247,6 +258,9 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
             assert received["ended"]
             names = sorted(p.name for p in out.iterdir())
             assert names[-1] == f"frame-{count - 1:06d}.png", "the sender carried on to the last frame"
+            for name, identity in kept.items():
+                path = out / name
+                assert (path.stat().st_ino, path.stat().st_mtime_ns) == identity, f"{name} was rewritten"
             for name in names:
                 sequence = int(name[6:12])
                 assert Image.open(out / name).convert("RGB").getpixel((0, 0)) == (sequence, 0, 0)
@@ -257,9 +271,9 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
         first.stop()
 
 
-def start_receiver_on(server: Server, out: pathlib.Path) -> subprocess.Popen:
+def start_receiver_on(server: Server, out: pathlib.Path, *args: str) -> subprocess.Popen:
     process = subprocess.Popen(
-        [canvaswire_binary(), "receive", server.ws + "/streams/e2e", "--out", str(out), "--json"],
+        [canvaswire_binary(), "receive", server.ws + "/streams/e2e", "--out", str(out), "--json", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     wait_for_viewer(server, "e2e")
