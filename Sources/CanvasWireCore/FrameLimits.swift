@@ -28,9 +28,11 @@ public struct FrameLimits: Hashable, Sendable {
         guard height >= 1 else { throw .zeroDimension("height") }
         guard width <= maxWidth else { throw .dimensionTooLarge("width", value: width, limit: maxWidth) }
         guard height <= maxHeight else { throw .dimensionTooLarge("height", value: height, limit: maxHeight) }
-        let rgbaBytes = width * height * 4
-        guard rgbaBytes <= maxPayloadBytes else {
-            throw .payloadTooLarge(bytes: rgbaBytes, limit: maxPayloadBytes)
+        // With dimension limits above 2^31 the product can overflow; an overflowing size is too large.
+        let (pixels, overflowA) = width.multipliedReportingOverflow(by: height)
+        let (rgbaBytes, overflowB) = pixels.multipliedReportingOverflow(by: 4)
+        guard !overflowA, !overflowB, rgbaBytes <= maxPayloadBytes else {
+            throw .payloadTooLarge(bytes: overflowA || overflowB ? Int.max : rgbaBytes, limit: maxPayloadBytes)
         }
     }
 }
