@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under Tests/Fuzz/corpus/<target>/: a few valid inputs per fuzz target.
+
+    python3 Tests/Fuzz/make_corpus.py      # from the repository root; needs tools/pngcases.py
+
+Deterministic, so re-running it changes nothing. The corpora are checked in; libFuzzer grows its own
+copies under .build-fuzz (see tools/fuzz).
+"""
+import pathlib
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "Tests" / "Fuzz" / "corpus"
+
+
+def frame(fmt, width, height, sequence, payload, header_length=32, flags=0):
+    head = struct.pack("<4sBBHIIQQ", b"CWF1", fmt, flags, header_length, width, height, sequence, 1_700_000_000_000_000)
+    return head + b"\0" * (header_length - 32) + payload
+
+
+def write(target, name, data):
+    folder = CORPUS / target
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+
+
+def main():
+    shutil.rmtree(CORPUS, ignore_errors=True)
+    png = (ROOT / "samples" / "palette-256x64.png").read_bytes()
+    # frame-reader: 4 control bytes (limits, split pattern), then the message.
+    small_limits, split = b"\x00\x00\x00", bytes([5])
+    write("frame-reader", "rgba-2x2", small_limits + split + frame(1, 2, 2, 7, bytes(range(16))))
+    write("frame-reader", "rgba-1x1-long-header", small_limits + bytes([11]) + frame(1, 1, 1, 0, b"\1\2\3\4", header_length=48))
+    write("frame-reader", "png-payload", b"\x01\x01\x01" + split + frame(2, 256, 64, 3, png))
+    write("frame-reader", "huge-claim", b"\x11\x11\x01" + bytes([2]) + frame(1, 50000, 50000, 0, b""))
+    write("frame-reader", "truncated", small_limits + split + frame(1, 4, 4, 1, b"\xff" * 10))
+
+    # control-message: JSON text.
+    messages = {
+        "hello": '{"type":"hello","protocol":1,"role":"viewer","stream":"demo","width":640,"height":360,'
+                 '"policy":"latest","limits":{"maxWidth":16384,"maxHeight":16384,"maxPayloadBytes":268435456},'
+                 '"highWaterMark":4194304,"server":"canvaswire/0.1.0"}',
+        "end": '{"type":"end","lastSequence":299}',
+        "end-empty": '{"type":"end"}',
+        "dropped": '{"type":"dropped","count":3,"total":10}',
+        "publisher": '{"type":"publisher","connected":true}',
+        "unknown": '{"type":"later","extra":[1,2,{"a":null}]}',
+    }
+    for name, text in messages.items():
+        write("control-message", name, text.encode())
+
+    # png: the samples and a spread of colour types, depths and broken files from tools/pngcases.py.
+    for sample in sorted((ROOT / "samples").glob("*.png")):
+        write("png", sample.name, sample.read_bytes())
+    with tempfile.TemporaryDirectory() as cases:
+        subprocess.run([sys.executable, str(ROOT / "tools" / "pngcases.py"), cases], check=True, stdout=subprocess.DEVNULL)
+        picks = ["ct0_d1_flat_7x3", "ct0_d16_adam7_trns_7x3", "ct2_d8_flat_7x3", "ct2_d16_adam7_7x3",
+                 "ct3_d2_flat_7x3", "ct3_d8_adam7_trns_7x3", "ct4_d8_flat_7x3", "ct6_d16_adam7_7x3",
+                 "ct6_d8_flat_33x17", "bomb_50000x50000", "broken_zlib", "bad_filter_type"]
+        for pick in picks:
+            path = pathlib.Path(cases) / f"{pick}.png"
+            if path.exists():
+                write("png", path.name, path.read_bytes())
+    two = (ROOT / "samples" / "palette-256x64.png").read_bytes() + (ROOT / "samples" / "interlaced-97x61.png").read_bytes()
+    write("png", "two-files-stream", two)
+
+    # request: the URI, then header lines.
+    requests = {
+        "publish": "/streams/cam/publish?token=fuzz-token\nHost: 127.0.0.1:8080",
+        "bare": "/streams/cam/publish?width=640&height=360\nAuthorization: Bearer fuzz-token",
+        "view-all": "/streams/demo?policy=all&token=fuzz%2Dtoken\nOrigin: http://allowed.example\nHost: x",
+        "view-own-origin": "/streams/a.b_c-d?policy=latest\nOrigin: http://127.0.0.1:8080\nHost: 127.0.0.1:8080\nAuthorization: Bearer fuzz-token",
+        "echo": "/echo",
+        "bad-name": "/streams/%2e%2e%2Fetc?policy=all",
+        "client-url": "ws://127.0.0.1:8080/streams/cam?policy=all",
+        "client-url-ipv6": "wss://[::1]:8443/streams/cam/publish?width=2&height=2",
+        "page": "/?stream=demo",
+    }
+    for name, text in requests.items():
+        write("request", name, text.encode())
+
+
+if __name__ == "__main__":
+    main()
