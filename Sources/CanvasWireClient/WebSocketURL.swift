@@ -23,6 +23,9 @@ public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible {
         if host.hasPrefix("[") {  // [::1]:8080
             guard let close = host.firstIndex(of: "]") else { throw .invalidURL(text, reason: "unclosed [ in the host") }
             let after = host[host.index(after: close)...]
+            guard after.isEmpty || after.hasPrefix(":") else {
+                throw .invalidURL(text, reason: "unexpected characters after ] in the host")
+            }
             if after.hasPrefix(":") {
                 guard let parsed = Int(after.dropFirst()) else { throw .invalidURL(text, reason: "the port is not a number") }
                 port = parsed
@@ -36,6 +39,13 @@ public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible {
             host = String(host[..<colon])
         }
         guard !host.isEmpty else { throw .invalidURL(text, reason: "it has no host") }
+        // An IPv6 address needs brackets, and brackets nothing else: otherwise the URL would not be
+        // written back the way it was read (found by fuzz-request: ws://::1]:8443/ was taken).
+        if !text.dropFirst(prefix.count).hasPrefix("[") {
+            guard !host.contains(where: { $0 == ":" || $0 == "[" || $0 == "]" }) else {
+                throw .invalidURL(text, reason: "put an IPv6 address in brackets, like [::1]:8080")
+            }
+        }
         guard (1...65535).contains(port) else { throw .invalidURL(text, reason: "port \(port) is out of range") }
         self.secure = secure
         self.host = host
