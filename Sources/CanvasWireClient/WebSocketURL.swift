@@ -31,6 +31,9 @@ public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible {
                 port = parsed
             }
             host = String(host[host.index(after: host.startIndex)..<close])
+            guard host.contains(":"), !host.contains("[") else {
+                throw .invalidURL(text, reason: "brackets hold an IPv6 address only, like [::1]:8080")
+            }
         } else if let colon = host.lastIndex(of: ":") {
             guard let parsed = Int(host[host.index(after: colon)...]) else {
                 throw .invalidURL(text, reason: "the port is not a number")
