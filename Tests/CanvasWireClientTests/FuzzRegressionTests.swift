@@ -14,7 +14,11 @@ import Testing
         let input = try Data(contentsOf: Self.regressions.appendingPathComponent("request/unbracketed-ipv6-host"))
         let uri = String(decoding: input, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)[0]
         #expect(throws: WebSocketClientError.self) { try WebSocketURL(String(uri)) }
-        for text in ["ws://::1]:8443/", "ws://a:b:80/", "ws://[::1]x:80/", "ws://host]/"] {
+        // The second input: wss://[\u{FFFD}5[1]/... took a bracketed host that is not IPv6, written
+        // back without brackets.
+        let second = try Data(contentsOf: Self.regressions.appendingPathComponent("request/bracketed-non-ipv6-host"))
+        #expect(throws: WebSocketClientError.self) { try WebSocketURL(String(decoding: second, as: UTF8.self)) }
+        for text in ["ws://::1]:8443/", "ws://a:b:80/", "ws://[::1]x:80/", "ws://host]/", "ws://[host]:80/"] {
             #expect(throws: WebSocketClientError.self) { try WebSocketURL(text) }
         }
         let bracketed = try WebSocketURL("wss://[::1]:8443/streams/cam")
