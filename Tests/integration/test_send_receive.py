@@ -241,7 +241,7 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
         try:
             out = tmp_path / "out"
             out.mkdir()
-            receiver = start_receiver_on(second, out)
+            receiver = start_receiver(second, out)
             deadline = time.monotonic() + 60
             while len(list(out.iterdir())) < 5 and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -249,7 +249,7 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
             receiver.wait(timeout=20)
             kept = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.iterdir()}
             assert kept, "the first receiver wrote files before it was killed"
-            receiver = start_receiver_on(second, out, "--resume")
+            receiver = start_receiver(second, out, "--resume")
             stdout, stderr = sender.communicate(timeout=120)
             assert sender.returncode == 0, stderr
             summary = json.loads(stdout)
@@ -269,12 +269,3 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
     finally:
         sender.kill()
         first.stop()
-
-
-def start_receiver_on(server: Server, out: pathlib.Path, *args: str) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [canvaswire_binary(), "receive", server.ws + "/streams/e2e", "--out", str(out), "--json", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    wait_for_viewer(server, "e2e")
-    return process
