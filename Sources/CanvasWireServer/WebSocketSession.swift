@@ -46,6 +46,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
     private var message: MessageAssembly?
     private var closeSent = false
     private var lastHeard = NIODeadline.now()
+    /// When the message being assembled last grew: a peer that starts a message and never finishes it
+    /// is closed like a silent one, even if it keeps answering pings.
+    private var lastMessageProgress = NIODeadline.now()
+    /// Whether the server has stopped reading this peer (a lossless viewer is behind). Silence is then
+    /// the server's doing, so the dead-peer checks wait.
+    private var readingPaused = false
     private var keepAlive: RepeatedTask?
     private var stallTimer: Scheduled<Void>?
     private var lastPublishedSequence: UInt64?
@@ -179,6 +185,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
         guard var assembly = message else { return }
         message = nil  // keeps the buffer uniquely referenced while it grows
         assembly.fragments += 1
+        lastMessageProgress = .now()
         guard assembly.fragments <= Self.maxFragmentsPerMessage else {
             return close(.messageTooLarge, reason: "message split into more than \(Self.maxFragmentsPerMessage) fragments")
         }
@@ -401,12 +408,16 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
 
     private func startKeepAlive(context: ChannelHandlerContext) {
         let interval = TimeAmount(server.configuration.pingInterval)
-        let deadAfter = TimeAmount(server.configuration.deadPeerTimeout)
+        let deadPeerTimeout = server.configuration.deadPeerTimeout
+        let deadAfter = TimeAmount(deadPeerTimeout)
         keepAlive = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
-            guard let context = self.context else { return }
-            if NIODeadline.now() - lastHeard > deadAfter {
-                logger.notice("closing connection: peer silent for longer than \(deadAfter)")
+            guard let context = self.context, !readingPaused else { return }
+            let now = NIODeadline.now()
+            if now - lastHeard > deadAfter {
+                logger.notice("closing connection: peer silent for longer than \(deadPeerTimeout)")
                 context.close(promise: nil)
+            } else if message != nil, now - lastMessageProgress > deadAfter {
+                close(.policyViolation, reason: "message left unfinished for longer than \(deadPeerTimeout)")
             } else {
                 send(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0)))
             }
@@ -438,6 +449,12 @@ extension WebSocketSession: StreamPublisher {
     func setReading(_ enabled: Bool) {
         onLoop { session in
             guard let context = session.context, !session.closeSent else { return }
+            session.readingPaused = !enabled
+            if enabled {
+                // The peer could not be heard while it was not read; its clocks start again now.
+                session.lastHeard = .now()
+                session.lastMessageProgress = .now()
+            }
             context.channel.setOption(ChannelOptions.autoRead, value: enabled).whenComplete { _ in }
         }
     }

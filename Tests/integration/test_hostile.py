@@ -189,6 +189,29 @@ def test_publisher_that_stops_mid_message_is_closed_and_harms_no_one(server_fact
     wait_until(lambda: "peer silent" in server.log_text(), 10, message="the dead-peer log line")
 
 
+def test_publisher_that_answers_pings_but_never_finishes_a_message_is_closed(server_factory):
+    server = server_factory("--no-demo", "--ping-interval", "0.3", "--dead-peer-timeout", "1.5")
+    message = make_frame(64, 64, 0, random_rgba(64, 64))
+
+    async def scenario():
+        async with websockets.connect(server.ws + "/streams/stall/publish", max_size=MAX) as publisher:
+            await publisher.recv()
+            never = asyncio.Event()
+
+            async def first_fragment_then_nothing():
+                yield message[:1000]
+                await never.wait()
+
+            sending = asyncio.create_task(publisher.send(first_fragment_then_nothing()))
+            # websockets keeps answering the server's pings meanwhile, so only the unfinished
+            # message can end this connection.
+            await asyncio.wait_for(publisher.wait_closed(), 30)
+            sending.cancel()
+            assert publisher.close_code == 1008, publisher.close_code
+            assert "unfinished" in publisher.close_reason
+    run(scenario())
+
+
 def test_fragment_flood_is_reassembled_within_bounds_and_refused_beyond_the_limit(server_factory):
     server = server_factory("--no-demo")
     baseline = server.rss_bytes()
