@@ -66,8 +66,13 @@ struct SendCommand: AsyncParsableCommand {
     func validate() throws {
         _ = try webSocketURL()
         if raw {
-            guard let size, FrameSize(parsing: size) != nil else {
+            guard let size, let frameSize = FrameSize(parsing: size) else {
                 throw ValidationError("--raw needs --size WxH, for example --size 1920x1080")
+            }
+            do {
+                try FrameLimits.default.check(width: frameSize.width, height: frameSize.height)
+            } catch {
+                throw ValidationError("--size \(size): \(error)")
             }
             guard inputs.isEmpty, watch == nil else { throw ValidationError("--raw reads stdin only; drop the other inputs") }
         } else {

@@ -30,4 +30,9 @@ import Testing
         #expect(target.query["width"] == "10")
         #expect(target.query["flag"] == "")
     }
+
+    @Test func malformedEscapesStayAsTheyAre() {
+        #expect(RequestTarget.percentDecoded("%+1%zz%4") == "% 1%zz%4", "the escape is kept; + is a space as in any query")
+        #expect(RequestTarget.percentDecoded("%41%6a") == "Aj")
+    }
 }
