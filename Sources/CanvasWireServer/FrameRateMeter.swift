@@ -11,9 +11,9 @@ struct FrameRateMeter {
 
     /// Zero once no frame has arrived for the whole window.
     func framesPerSecond(at now: ContinuousClock.Instant) -> Double {
-        guard let first = arrivals.first(where: { now - $0 <= Self.window }) else { return 0 }
-        let count = arrivals.count - arrivals.firstIndex(of: first)!
-        let span = now - first
+        guard let start = arrivals.firstIndex(where: { now - $0 <= Self.window }) else { return 0 }
+        let count = arrivals.count - start
+        let span = now - arrivals[start]
         let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) * 1e-18
         return count >= 2 && seconds > 0 ? Double(count - 1) / seconds : 0
     }

@@ -38,7 +38,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchec
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let route = Route(RequestTarget(head.uri))
-        if route.isWebSocket || { if case .invalidStreamName = route { true } else { false } }() {
+        if route.isWebSocket || route.isInvalidStreamName {
             return refuseUpgrade(head, route: route, context: context)
         }
         guard head.method == .GET || head.method == .HEAD else {

@@ -49,13 +49,13 @@ final class RelayStream: Sendable {
 
     /// Makes `publisher` the stream's only publisher. Returns `false` if another one is attached.
     func attach(publisher: any StreamPublisher) -> Bool {
-        let viewers: [any StreamViewer]? = state.withLock { state in
+        let attached: (viewers: [any StreamViewer], paused: Bool)? = state.withLock { state in
             guard state.publisher == nil else { return nil }
             state.publisher = publisher
-            return Array(state.viewers.values)
+            return (Array(state.viewers.values), !state.stalledViewers.isEmpty)
         }
-        guard let viewers else { return false }
-        if !state.withLock({ $0.stalledViewers.isEmpty }) { publisher.setReading(false) }
+        guard let (viewers, paused) = attached else { return false }
+        if paused { publisher.setReading(false) }
         viewers.forEach { $0.deliver(.publisher(.init(connected: true))) }
         return true
     }

@@ -105,6 +105,11 @@ enum Route: Equatable, Sendable {
         }
     }
 
+    /// A `/streams/...` path whose name is not a valid stream name; explained like a refused upgrade.
+    var isInvalidStreamName: Bool {
+        if case .invalidStreamName = self { true } else { false }
+    }
+
     var isWebSocket: Bool {
         switch self {
         case .publish, .view, .echo: true

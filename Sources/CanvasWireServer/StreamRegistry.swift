@@ -24,11 +24,6 @@ final class StreamRegistry: Sendable {
         }
     }
 
-    /// Whether `name` exists or could be created now.
-    func canServe(_ name: StreamName) -> Bool {
-        streams.withLock { $0[name] != nil || $0.count < maxStreams }
-    }
-
     func existingStream(named name: StreamName) -> RelayStream? {
         streams.withLock { $0[name] }
     }

@@ -165,7 +165,7 @@ struct BenchCommand: AsyncParsableCommand {
             report.viewers = viewerReports
             report.aggregate = aggregate
         }
-        let wall = seconds(start.duration(to: .now))
+        let wall = inSeconds(start.duration(to: .now))
         let benchCPU = SelfUsage.cpuSeconds() - cpuBefore.bench
         report.loadGenerator = .init(cpuSeconds: benchCPU, cpuCores: benchCPU / wall)
         if let stats {

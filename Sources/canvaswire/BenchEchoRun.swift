@@ -30,7 +30,7 @@ struct BenchEchoRun {
                 throw CommandFailure(description: "bench: the echo connection closed after \(sequence) round trips")
             }
             let elapsed = sent.duration(to: .now)
-            roundTrips.record(min(UInt64(seconds(elapsed) * 1e6), BenchViewer.latencyCeiling))
+            roundTrips.record(min(UInt64(inSeconds(elapsed) * 1e6), BenchViewer.latencyCeiling))
             guard case .binary(let echoed) = reply, payload.verify(echoed, sequence: sequence),
                 echoed.readableBytes == messageBytes
             else {
@@ -40,7 +40,7 @@ struct BenchEchoRun {
             }
             sequence += 1
         }
-        let elapsed = seconds(start.duration(to: .now))
+        let elapsed = inSeconds(start.duration(to: .now))
         await connection.close(code: 1000, reason: "bench done")
         let bytes = Int(sequence) * messageBytes
         return BenchReport.Echo(

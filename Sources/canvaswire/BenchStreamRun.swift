@@ -47,7 +47,7 @@ struct BenchStreamRun {
         let viewers = connected
         let publisher = try await StreamPublisher.connect(to: options.publishURL, configuration: options.client)
         let start = ContinuousClock.now
-        let startMicros = wallClockMicros()
+        let startMicros = WallClock.microsecondsNow()
 
         enum Outcome {
             case published(BenchReport.Throughput)
@@ -98,7 +98,7 @@ struct BenchStreamRun {
                 index: result.index,
                 policy: result.policy,
                 slowRateMegabytesPerSecond: result.slowRate.map { $0 / 1e6 },
-                throughput: .init(frames: result.frames, bytes: result.bytes, seconds: seconds(start.duration(to: result.lastFrameAt))),
+                throughput: .init(frames: result.frames, bytes: result.bytes, seconds: inSeconds(start.duration(to: result.lastFrameAt))),
                 verifiedBytes: result.verifiedBytes,
                 corruptFrames: result.corruptFrames,
                 dropped: result.dropped,
@@ -112,7 +112,7 @@ struct BenchStreamRun {
             throughput: .init(
                 frames: reports.reduce(0) { $0 + $1.throughput.frames },
                 bytes: reports.reduce(0) { $0 + $1.throughput.bytes },
-                seconds: seconds(start.duration(to: lastFrame))
+                seconds: inSeconds(start.duration(to: lastFrame))
             ),
             verifiedBytes: reports.reduce(0) { $0 + $1.verifiedBytes },
             corruptFrames: reports.reduce(0) { $0 + $1.corruptFrames },
@@ -144,7 +144,7 @@ struct BenchStreamRun {
             // Captured once the pixels exist, as a camera or canvas would stamp them.
             let header = FrameHeader(
                 pixelFormat: .rgba8, width: options.size.width, height: options.size.height,
-                sequence: sequence, captureTimeMicros: wallClockMicros()
+                sequence: sequence, captureTimeMicros: WallClock.microsecondsNow()
             )
             header.withV1Bytes { _ = message.setBytes($0, at: 0) }
             try await connection.send(message)
@@ -154,7 +154,7 @@ struct BenchStreamRun {
         try await connection.waitForBufferedAmount(atMost: 0)
         let elapsed = start.duration(to: .now)
         await connection.close(code: 1000, reason: "bench done")
-        return .init(frames: Int(sequence), bytes: Int(sequence) * payloadBytes, seconds: seconds(elapsed))
+        return .init(frames: Int(sequence), bytes: Int(sequence) * payloadBytes, seconds: inSeconds(elapsed))
     }
 }
 
@@ -208,7 +208,7 @@ final class BenchViewer: Sendable {
                 switch event {
                 case .frame(let frame):
                     guard frame.header.captureTimeMicros >= startMicros else { continue }
-                    let received = wallClockMicros()
+                    let received = WallClock.microsecondsNow()
                     result.lastFrameAt = .now
                     let latency = received > frame.header.captureTimeMicros ? received - frame.header.captureTimeMicros : 0
                     result.latency.record(min(latency, Self.latencyCeiling))
@@ -251,12 +251,3 @@ final class BenchViewer: Sendable {
     }
 }
 
-func wallClockMicros() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}

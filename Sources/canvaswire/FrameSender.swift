@@ -66,49 +66,42 @@ struct FrameSender {
     /// Connects before the first frame is ready, so a wrong URL or token is reported at once and a
     /// watched folder's stream shows its publisher while it waits for files.
     mutating func open() async throws {
-        while true {
-            do {
-                _ = try await connected()
-                return
-            } catch {
-                try await recover(from: error)
-            }
-        }
+        try await withPublisher { _ in }
     }
 
     mutating func send(_ header: FrameHeader, payload: [UInt8]) async throws {
-        try await deliver(InFlight(header: header, payload: payload))
+        let threshold = options.threshold
+        // Trimmed before the new frame is handed over, so the written count and the list stay in step.
+        trimConfirmed()
+        try await withPublisher { (publisher) async throws(WebSocketClientError) in
+            try await publisher.connection.waitForBufferedAmount(atMost: threshold)
+            try await publisher.publish(header, payload: payload)
+        }
+        unconfirmed.append(InFlight(header: header, payload: payload))
+        control.countSent()
     }
 
     /// Signals the end of the stream, waits for every byte to reach the socket, and closes with 1000.
     mutating func finish(lastSequence: UInt64?) async throws {
-        while true {
-            do {
-                let publisher = try await connected()
-                try await publisher.end(lastSequence: lastSequence)
-                try await publisher.connection.waitForBufferedAmount(atMost: 0)
-                let info = await publisher.connection.close(code: 1000, reason: "end of stream")
-                self.publisher = nil
-                if info.code != 1000 {
-                    throw CommandFailure(description: "the server closed the stream with \(info)")
-                }
-                return
-            } catch let error as WebSocketClientError {
-                try await recover(from: error)
-            }
+        let info = try await withPublisher { (publisher) async throws(WebSocketClientError) in
+            try await publisher.end(lastSequence: lastSequence)
+            try await publisher.connection.waitForBufferedAmount(atMost: 0)
+            return await publisher.connection.close(code: 1000, reason: "end of stream")
+        }
+        publisher = nil
+        if info.code != 1000 {
+            throw CommandFailure(description: "the server closed the stream with \(info)")
         }
     }
 
-    private mutating func deliver(_ frame: InFlight) async throws {
+    /// Runs `body` on a connected publisher, reconnecting (and first resending what a failed
+    /// connection never wrote) until it succeeds or the failure is final.
+    private mutating func withPublisher<T>(
+        _ body: (StreamPublisher) async throws(WebSocketClientError) -> T
+    ) async throws -> T {
         while true {
             do {
-                let publisher = try await connected()
-                try await publisher.connection.waitForBufferedAmount(atMost: options.threshold)
-                trimConfirmed()
-                try await publisher.publish(frame.header, payload: frame.payload)
-                unconfirmed.append(frame)
-                control.countSent()
-                return
+                return try await body(try await connected())
             } catch {
                 try await recover(from: error)
             }

@@ -11,10 +11,10 @@ import Glibc
 /// in `prepare`; only the stdout stream, which must stay in order, is written in `writeToStdout`.
 struct FrameWriter: Sendable {
     enum Output: Sendable {
-        /// A file was written; its size.
+        /// A file of this many bytes was written.
         case written(Int)
-        /// Bytes for stdout, in stream order.
-        case encoded([UInt8], Int)
+        /// Bytes for stdout, to be written in stream order.
+        case encoded([UInt8])
         case dropped(UInt64)
         /// The frame's file already exists and `resume` keeps it.
         case skipped
@@ -39,7 +39,7 @@ struct FrameWriter: Sendable {
             let path = (folder.hasSuffix("/") ? folder : folder + "/") + pattern.name(for: frame.header.sequence)
             if resume, !toStdout, access(path, F_OK) == 0 { return .skipped }
             let bytes = try encode(frame)
-            if toStdout { return .encoded(bytes, bytes.count) }
+            if toStdout { return .encoded(bytes) }
             do {
                 try AtomicFile.write(bytes, to: path, replacing: overwrite, durable: durable)
             } catch {

@@ -5,13 +5,13 @@
 /// bounded however long the input is; a slow `consume` stops the reading of further input. The input is
 /// read in its own child task, so a source that waits (a watched folder) never holds back results that
 /// are ready.
-func orderedParallelMap<Input: Sendable, Output: Sendable>(
-    _ input: AsyncThrowingStream<Input, any Error>,
+func orderedParallelMap<Source: AsyncSequence, Output: Sendable>(
+    _ input: Source,
     width: Int,
-    transform: @escaping @Sendable (Input) async throws -> Output,
+    transform: @escaping @Sendable (Source.Element) async throws -> Output,
     consume: (Output) async throws -> Bool
-) async throws {
-    typealias Event = ParallelMapEvent<Input, Output>
+) async throws where Source.Element: Sendable, Source.AsyncIterator: SendableMetatype {
+    typealias Event = ParallelMapEvent<Source.Element, Output>
     let reader = IteratorBox(input.makeAsyncIterator())
     try await withThrowingTaskGroup(of: Event.self) { group in
         var nextIndex = 0, emitIndex = 0
@@ -57,10 +57,10 @@ private enum ParallelMapEvent<Input: Sendable, Output: Sendable>: Sendable {
 
 /// Lets one child task at a time advance the iterator. The task group orders those tasks (a new read
 /// starts only after the previous one has returned), which is what makes the unchecked conformance safe.
-private final class IteratorBox<Element: Sendable>: @unchecked Sendable {
-    private var iterator: AsyncThrowingStream<Element, any Error>.Iterator
+private final class IteratorBox<Iterator: AsyncIteratorProtocol>: @unchecked Sendable where Iterator.Element: Sendable {
+    private var iterator: Iterator
 
-    init(_ iterator: AsyncThrowingStream<Element, any Error>.Iterator) { self.iterator = iterator }
+    init(_ iterator: Iterator) { self.iterator = iterator }
 
-    func next() async throws -> Element? { try await iterator.next() }
+    func next() async throws -> Iterator.Element? { try await iterator.next() }
 }

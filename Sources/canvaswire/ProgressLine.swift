@@ -8,10 +8,7 @@ struct TransferStats {
     var frames = 0
     var bytes = 0
 
-    var seconds: Double {
-        let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-    }
+    var seconds: Double { inSeconds(ContinuousClock.now - started) }
 
     var framesPerSecond: Double { seconds > 0 ? Double(frames) / seconds : 0 }
     var megabytesPerSecond: Double { seconds > 0 ? Double(bytes) / seconds / 1e6 : 0 }
@@ -36,6 +33,11 @@ struct ProgressLine {
     func finish() {
         if enabled { writeStderr("\r\u{1B}[2K") }
     }
+}
+
+/// A duration as fractional seconds, for rates and reports.
+func inSeconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
 }
 
 func writeStderr(_ text: String) {

@@ -125,20 +125,24 @@ struct ReceiveCommand: AsyncParsableCommand {
                     await subscriber.connection.close(code: 1000, reason: "duration reached")
                 }
             }
-            let events = subscriber.events
-            let iterator = EventIterator(events.makeAsyncIterator())
+            /// Records a frame that is out; `false` once --count frames are.
+            func countFrame(bytes: Int) -> Bool {
+                stats.frames += 1
+                stats.bytes += bytes
+                progress.update("\(stats.frames) frames  \(rounded(stats.framesPerSecond)) fps  \(rounded(stats.megabytesPerSecond)) MB/s  dropped \(dropped)")
+                return limit.map { stats.frames < $0 } ?? true
+            }
             try await orderedParallelMap(
-                AsyncThrowingStream { try await iterator.next() },
+                subscriber.events,
                 width: ProcessInfo.processInfo.activeProcessorCount + 1,
                 transform: { event in try writer.prepare(event) },
                 consume: { output in
                     switch output {
-                    case .written(let bytes), .encoded(_, let bytes):
-                        if case .encoded(let data, _) = output { try writer.writeToStdout(data) }
-                        stats.frames += 1
-                        stats.bytes += bytes
-                        progress.update("\(stats.frames) frames  \(rounded(stats.framesPerSecond)) fps  \(rounded(stats.megabytesPerSecond)) MB/s  dropped \(dropped)")
-                        return limit.map { stats.frames < $0 } ?? true
+                    case .written(let size):
+                        return countFrame(bytes: size)
+                    case .encoded(let bytes):
+                        try writer.writeToStdout(bytes)
+                        return countFrame(bytes: bytes.count)
                     case .dropped(let total):
                         dropped = total
                         return true
@@ -199,13 +203,4 @@ struct ReceiveCommand: AsyncParsableCommand {
         if let filter, let chosen = PNGEncoder.Filter(name: filter) { configuration.filter = chosen }
         return configuration
     }
-}
-
-/// Lets one task at a time advance the subscriber's event iterator (see `orderedParallelMap`).
-private final class EventIterator: @unchecked Sendable {
-    private var base: StreamSubscriber.Events.Iterator
-
-    init(_ base: StreamSubscriber.Events.Iterator) { self.base = base }
-
-    func next() async throws -> StreamEvent? { try await base.next() }
 }

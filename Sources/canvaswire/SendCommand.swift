@@ -140,7 +140,7 @@ struct SendCommand: AsyncParsableCommand {
                 }
                 let header = FrameHeader(
                     pixelFormat: frame.format, width: frame.size.width, height: frame.size.height,
-                    sequence: sequence, captureTimeMicros: Self.microsecondsNow()
+                    sequence: sequence, captureTimeMicros: WallClock.microsecondsNow()
                 )
                 try await sender.send(header, payload: frame.payload)
                 sequence += 1
@@ -209,9 +209,5 @@ struct SendCommand: AsyncParsableCommand {
         }
         let files = try InputFiles.expand(inputs)
         return (FrameSource.files(files, loop: loop), loop ? nil : files.count)
-    }
-
-    static func microsecondsNow() -> UInt64 {
-        UInt64((Date().timeIntervalSince1970 * 1_000_000).rounded())
     }
 }
