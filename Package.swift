@@ -93,6 +93,7 @@ let package = Package(
                 "CanvasWireServer",
                 "CanvasWireCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -28,8 +28,8 @@ final class DemoPublisher: StreamPublisher, @unchecked Sendable {
         }
     }
 
-    func setReading(_ enabled: Bool) {
-        eventLoop.execute { self.reading = enabled }
+    func readingConditionChanged() {
+        eventLoop.execute { self.reading = self.stream.publisherMayRead }
     }
 
     func stop() {

@@ -16,8 +16,15 @@ protocol StreamViewer: AnyObject, Sendable {
 /// A connection that publishes a stream's frames.
 protocol StreamPublisher: AnyObject, Sendable {
     var counters: ConnectionCounters { get }
-    /// Stops or resumes reading from the publisher's socket, so lossless viewers can push back.
-    func setReading(_ enabled: Bool)
+    /// Whether lossless viewers hold the stream back may have changed: the publisher asks
+    /// ``RelayStream/publisherMayRead`` on its own event loop and stops or resumes reading to match.
+    ///
+    /// The publisher is told to look rather than told the answer because these notices come from
+    /// every viewer's event loop and can arrive out of order: a "stop" decided on one loop may run
+    /// after a "resume" decided later on another, which left a publisher paused for good with no
+    /// viewer behind. The stream's state cannot be out of order, so whichever notice runs last reads
+    /// the truth.
+    func readingConditionChanged()
 }
 
 /// One named stream: its publisher, its viewers and its latest frame.
@@ -55,7 +62,7 @@ final class RelayStream: Sendable {
             return (Array(state.viewers.values), !state.stalledViewers.isEmpty)
         }
         guard let (viewers, paused) = attached else { return false }
-        if paused { publisher.setReading(false) }
+        if paused { publisher.readingConditionChanged() }
         viewers.forEach { $0.deliver(.publisher(.init(connected: true))) }
         return true
     }
@@ -113,7 +120,7 @@ final class RelayStream: Sendable {
             return state.stalledViewers.remove(ObjectIdentifier(viewer)) != nil && state.stalledViewers.isEmpty
                 ? state.publisher : nil
         }
-        resume?.setReading(true)
+        resume?.readingConditionChanged()
     }
 
     /// A lossless viewer went above its high-water mark: stop reading the publisher.
@@ -122,7 +129,7 @@ final class RelayStream: Sendable {
             state.stalledViewers.insert(ObjectIdentifier(viewer)).inserted && state.stalledViewers.count == 1
                 ? state.publisher : nil
         }
-        pause?.setReading(false)
+        pause?.readingConditionChanged()
     }
 
     /// A lossless viewer drained to its low-water mark: read the publisher again once no viewer is stalled.
@@ -131,8 +138,11 @@ final class RelayStream: Sendable {
             state.stalledViewers.remove(ObjectIdentifier(viewer)) != nil && state.stalledViewers.isEmpty
                 ? state.publisher : nil
         }
-        resume?.setReading(true)
+        resume?.readingConditionChanged()
     }
+
+    /// Whether the publisher may be read: no lossless viewer is above its high-water mark.
+    var publisherMayRead: Bool { state.withLock { $0.stalledViewers.isEmpty } }
 
     func recordSent(_ frame: Frame) {
         metrics.framesOut.increment()

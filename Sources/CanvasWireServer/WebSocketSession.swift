@@ -446,16 +446,22 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
 extension WebSocketSession: StreamViewer {}
 
 extension WebSocketSession: StreamPublisher {
-    func setReading(_ enabled: Bool) {
+    func readingConditionChanged() {
         onLoop { session in
-            guard let context = session.context, !session.closeSent else { return }
-            session.readingPaused = !enabled
-            if enabled {
-                // The peer could not be heard while it was not read; its clocks start again now.
-                session.lastHeard = .now()
-                session.lastMessageProgress = .now()
-            }
-            context.channel.setOption(ChannelOptions.autoRead, value: enabled).whenComplete { _ in }
+            guard case .publisher(let stream, _) = session.role else { return }
+            session.setReading(stream.publisherMayRead)
         }
+    }
+
+    /// Stops or resumes reading the peer's socket; on the event loop.
+    fileprivate func setReading(_ enabled: Bool) {
+        guard let context, !closeSent, readingPaused == enabled else { return }
+        readingPaused = !enabled
+        if enabled {
+            // The peer could not be heard while it was not read; its clocks start again now.
+            lastHeard = .now()
+            lastMessageProgress = .now()
+        }
+        context.channel.setOption(ChannelOptions.autoRead, value: enabled).whenComplete { _ in }
     }
 }

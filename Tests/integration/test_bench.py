@@ -78,3 +78,18 @@ def test_idle_viewers_report_memory_per_connection():
     idle = report["runs"][0]["idle"]
     assert idle["connections"] == 20
     assert idle["residentBytesAfter"] > 0
+
+
+def test_many_lossless_viewers_on_both_event_loops_never_leave_the_publisher_paused(server_factory):
+    # With a high-water mark below one frame every frame stalls and releases every viewer, from both
+    # of the server's event loops at once. Their stop and resume notices once reached the publisher
+    # out of order and left it paused for good with every viewer idle (the bench then timed out
+    # waiting for frames that sat unread in the server's socket). Every frame must now arrive.
+    server = server_factory("--no-demo", "--high-water-mark", "262144", "--low-water-mark", "65536")
+    for attempt in range(6):
+        report = bench(f"{server.ws}/streams/race{attempt}", "--size", "640x360", "--frames", "1000",
+                       "--viewers", "10", "--policy", "all", "--drain-timeout", "20", "--quiet")
+        (run,) = report["runs"]
+        assert run["publisher"]["frames"] == 1000
+        for viewer in run["viewers"]:
+            assert viewer["throughput"]["frames"] == 1000 and viewer["missed"] == 0 and viewer["sawEnd"]

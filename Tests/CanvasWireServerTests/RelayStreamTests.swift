@@ -1,0 +1,115 @@
+import CanvasWireCore
+import CoreMetrics
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import CanvasWireServer
+
+/// Lossless backpressure across event loops: viewers on different loops report stalls and
+/// recoveries, and their notices reach the publisher's loop in whatever order the loops run them.
+@Suite struct RelayStreamTests {
+    /// A publisher whose notices wait in a queue until the test runs them, like tasks queued on its
+    /// event loop; `reading` is what it last decided.
+    final class QueuedPublisher: StreamPublisher, Sendable {
+        let counters = ConnectionCounters(id: 1)
+        private let state = Mutex<(queued: Int, reading: Bool)>((0, true))
+        let stream: RelayStream
+
+        init(stream: RelayStream) { self.stream = stream }
+
+        func readingConditionChanged() { state.withLock { $0.queued += 1 } }
+
+        /// Runs one queued notice, as the publisher's loop would.
+        func runQueuedNotice() {
+            let mayRead = stream.publisherMayRead
+            state.withLock { state in
+                precondition(state.queued > 0, "no notice is queued")
+                state.queued -= 1
+                state.reading = mayRead
+            }
+        }
+
+        /// Runs a notice that arrives on the publisher's own loop, where it is handled at once.
+        func runInlineNotice() {
+            let mayRead = stream.publisherMayRead
+            state.withLock { state in
+                state.queued -= 1
+                state.reading = mayRead
+            }
+        }
+
+        var reading: Bool { state.withLock { $0.reading } }
+        var queued: Int { state.withLock { $0.queued } }
+    }
+
+    final class Viewer: StreamViewer {
+        let counters = ConnectionCounters(id: 2)
+        let policy = DeliveryPolicy.all
+        func deliver(_ frame: Frame) {}
+        func deliver(_ message: ControlMessage) {}
+    }
+
+    func makeStream() -> RelayStream {
+        let name = StreamName("test")!
+        return RelayStream(name: name, metrics: StreamMetrics(stream: name, factory: NOOPMetricsHandler.instance))
+    }
+
+    /// The order that once left a publisher paused for good: viewer X (another loop) stalls and its
+    /// notice is queued; viewer Y (the publisher's loop) stalls; X recovers, which is no change while
+    /// Y is stalled; Y recovers and its notice runs at once; only then does X's old notice run.
+    @Test func aLateStopNoticeCannotPauseThePublisherForGood() {
+        let stream = makeStream()
+        let publisher = QueuedPublisher(stream: stream)
+        #expect(stream.attach(publisher: publisher))
+        let x = Viewer()
+        let y = Viewer()
+        _ = stream.attach(viewer: x)
+        _ = stream.attach(viewer: y)
+
+        stream.viewerStalled(x)
+        #expect(publisher.queued == 1, "the stream notices the first stalled viewer")
+        stream.viewerStalled(y)
+        stream.viewerRecovered(x)
+        #expect(publisher.queued == 1, "no change while Y is still stalled")
+        stream.viewerRecovered(y)
+        #expect(publisher.queued == 2)
+        publisher.runInlineNotice()
+        #expect(publisher.reading)
+        publisher.runQueuedNotice()
+        #expect(publisher.reading, "the stale notice reads the stream's current state, not the one it was sent for")
+    }
+
+    @Test func thePublisherStopsWhileAnyLosslessViewerIsStalled() {
+        let stream = makeStream()
+        let publisher = QueuedPublisher(stream: stream)
+        #expect(stream.attach(publisher: publisher))
+        let x = Viewer()
+        let y = Viewer()
+        _ = stream.attach(viewer: x)
+        _ = stream.attach(viewer: y)
+
+        stream.viewerStalled(x)
+        stream.viewerStalled(y)
+        publisher.runQueuedNotice()
+        #expect(!publisher.reading)
+        stream.viewerRecovered(x)
+        #expect(publisher.queued == 0, "Y still holds the stream back")
+        stream.detach(viewer: y)
+        #expect(publisher.queued == 1, "a stalled viewer that leaves releases the publisher")
+        publisher.runQueuedNotice()
+        #expect(publisher.reading)
+    }
+
+    @Test func aPublisherThatAttachesWhileAViewerIsStalledStartsPaused() {
+        let stream = makeStream()
+        let x = Viewer()
+        _ = stream.attach(viewer: x)
+        stream.viewerStalled(x)
+        let publisher = QueuedPublisher(stream: stream)
+        #expect(stream.attach(publisher: publisher))
+        #expect(publisher.queued == 1)
+        publisher.runQueuedNotice()
+        #expect(!publisher.reading)
+    }
+}
