@@ -51,7 +51,10 @@ public final class CanvasWireServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
+            // One read per wake-up: NIO keeps reading up to this many buffers even after a handler
+            // turned autoRead off, so a publisher paused by a lossless viewer would still push up to
+            // that many more MiB into memory. Measured: S2 peak RSS 53 -> 42 MB, throughput unchanged.
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelOption(
                 .recvAllocator,
                 value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 4 << 10, maximum: 1 << 20)

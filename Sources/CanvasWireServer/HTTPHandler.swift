@@ -1,6 +1,6 @@
 import CanvasWireCore
 import CanvasWirePNG
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOHTTP1

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CanvasWireClient
 import CanvasWireCore
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// `canvaswire bench`: measures a relay's throughput, latency and cost with verified payloads.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Histogram
 
 /// What one bench run measured, as `--json` prints it. Bytes are payload bytes (RGBA pixels, without
@@ -154,7 +154,7 @@ extension BenchReport {
             for row in rows {
                 lines.append(row.enumerated().map { column, cell in
                     column == row.count - 1 ? cell
-                        : column <= 1 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                        : column <= 1 ? cell + String(repeating: " ", count: widths[column] - cell.count)
                         : String(repeating: " ", count: widths[column] - cell.count) + cell
                 }.joined(separator: "  "))
             }

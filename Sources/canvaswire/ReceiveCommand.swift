@@ -2,7 +2,7 @@ import ArgumentParser
 import CanvasWireClient
 import CanvasWireCore
 import CanvasWirePNG
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc

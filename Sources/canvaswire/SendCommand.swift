@@ -2,7 +2,11 @@ import ArgumentParser
 import CanvasWireClient
 import CanvasWireCore
 import CanvasWirePNG
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `canvaswire send`: captures PNGs (or raw RGBA) and publishes them, paced by `bufferedAmount`.
 struct SendCommand: AsyncParsableCommand {
@@ -105,7 +109,7 @@ struct SendCommand: AsyncParsableCommand {
             if json { print("{\"frames\":\(frames),\"stoppedBy\":\"\(name)\"}") }
             writeStderr("canvaswire send: stopped by \(name) after \(frames) frames; the stream was not ended\n")
             fflush(nil)
-            Foundation.exit(128 + number)
+            Glibc.exit(128 + number)
         }
         defer { signals.cancel() }
         var stats = TransferStats()
