@@ -117,10 +117,12 @@ public final class CanvasWireServer: Sendable {
         }
         let handshake = HandshakeDeadline(channel: channel, timeout: TimeAmount(configuration.handshakeTimeout))
         let decision = UpgradeDecision(server: context)
+        // A frame may carry a whole message: the largest payload plus room for a header.
+        let maxFrameSize = min(Int(UInt32.max), configuration.limits.maxPayloadBytes + (64 << 10))
         let upgrader = NIOWebSocketServerUpgrader(
-            // A frame may carry a whole message: the largest payload plus room for a header.
-            maxFrameSize: min(Int(UInt32.max), configuration.limits.maxPayloadBytes + (64 << 10)),
-            automaticErrorHandling: true,
+            maxFrameSize: maxFrameSize,
+            // Framing errors are the session's to answer: it closes with the code the error carries.
+            automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 switch decision.evaluate(head) {
                 case .success: channel.eventLoop.makeSucceededFuture(HTTPHeaders())
@@ -134,7 +136,16 @@ public final class CanvasWireServer: Sendable {
                 var logger = context.logger
                 logger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "?")"
                 let session = WebSocketSession(role: role, server: context, eventLoop: channel.eventLoop, logger: logger)
-                return channel.pipeline.addHandler(session)
+                // Incoming frames are decoded without gathering them (see IncrementalFrameDecoder), so
+                // the upgrader's decoder is swapped out. It has seen no bytes: the upgrade handler holds
+                // whatever arrives until the future returned here completes.
+                return channel.pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+                    .flatMap { channel.pipeline.removeHandler($0) }
+                    .flatMapThrowing {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            IncrementalFrameDecoder(maxFrameSize: maxFrameSize), session
+                        )
+                    }
             }
         )
         do {

@@ -22,7 +22,7 @@ enum SessionRole: Sendable {
 /// All mutable state is confined to the channel's event loop; the `@unchecked Sendable` conformance
 /// exists for the hops other loops make through ``deliver(_:)``, which always `execute` on that loop.
 final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = IncomingFramePart
     typealias OutboundOut = WebSocketFrame
 
     /// Text control messages are small; anything longer is refused rather than buffered.
@@ -44,6 +44,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
     private var context: ChannelHandlerContext?
     private var outbox: ViewerOutbox
     private var message: MessageAssembly?
+    /// The data frame whose payload is arriving, if it belongs to a message being assembled.
+    private var currentFrame: IncomingFrameHeader?
     private var closeSent = false
     private var lastHeard = NIODeadline.now()
     /// When the message being assembled last grew: a peer that starts a message and never finishes it
@@ -120,44 +122,76 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
         context.fireChannelInactive()
     }
 
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastHeard = .now()
+        switch unwrapInboundIn(data) {
+        case .control(let frame):
+            guard acceptsFraming(maskKey: frame.maskKey, reservedBits: frame.rsv1 || frame.rsv2 || frame.rsv3) else {
+                return
+            }
+            switch frame.opcode {
+            case .ping: answerPing(frame.unmaskedData)
+            case .pong: break
+            case .connectionClose: receivedClose(frame)
+            default: close(.protocolError, reason: "reserved opcode \(frame.opcode)")
+            }
+        case .dataFrame(let header):
+            guard acceptsFraming(maskKey: header.maskKey, reservedBits: header.rsv1 || header.rsv2 || header.rsv3) else {
+                return
+            }
+            startDataFrame(header, context: context)
+        case .payload(let bytes, let maskOffset, let endsFrame):
+            guard let frame = currentFrame else { return }
+            if endsFrame { currentFrame = nil }
+            append(bytes, maskKey: frame.maskKey?.startingAt(offset: maskOffset), endsMessage: endsFrame && frame.fin)
+        }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let framing = error as? IncomingFrameError {
+            return close(framing.closeCode, reason: framing.reason)
+        }
         logger.debug("connection error: \(error)")
         context.close(promise: nil)
     }
 
-    // MARK: Inbound
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        lastHeard = .now()
-        // RFC 6455 5.1 and 5.2: client frames are masked, and no extension is negotiated, so RSV bits are 0.
-        guard frame.maskKey != nil else { return close(.protocolError, reason: "client frame is not masked") }
-        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
-            return close(.protocolError, reason: "reserved bits set without a negotiated extension")
+    /// RFC 6455 5.1 and 5.2: client frames are masked, and no extension is negotiated, so RSV bits are 0.
+    private func acceptsFraming(maskKey: WebSocketMaskingKey?, reservedBits: Bool) -> Bool {
+        guard maskKey != nil else {
+            close(.protocolError, reason: "client frame is not masked")
+            return false
         }
-        switch frame.opcode {
-        case .ping:
-            answerPing(frame.unmaskedData)
-        case .pong:
-            break
-        case .connectionClose:
-            receivedClose(frame)
+        guard !reservedBits else {
+            close(.protocolError, reason: "reserved bits set without a negotiated extension")
+            return false
+        }
+        return true
+    }
+
+    private func startDataFrame(_ header: IncomingFrameHeader, context: ChannelHandlerContext) {
+        switch header.opcode {
         case .text, .binary:
             guard message == nil else {
                 return close(.protocolError, reason: "new message started before the previous one finished")
             }
             guard !closeSent else { return }
-            startMessage(binary: frame.opcode == .binary, context: context)
-            append(frame)
+            startMessage(binary: header.opcode == .binary, context: context)
         case .continuation:
             guard !closeSent else { return }
             guard message != nil else {
                 return close(.protocolError, reason: "continuation frame without a message to continue")
             }
-            append(frame)
         default:
-            close(.protocolError, reason: "reserved opcode \(frame.opcode)")
+            return close(.protocolError, reason: "reserved opcode \(header.opcode)")
         }
+        message?.fragments += 1
+        guard let fragments = message?.fragments else { return }
+        guard fragments <= Self.maxFragmentsPerMessage else {
+            return close(.messageTooLarge, reason: "message split into more than \(Self.maxFragmentsPerMessage) fragments")
+        }
+        currentFrame = header
     }
 
     private func startMessage(binary: Bool, context: ChannelHandlerContext) {
@@ -181,20 +215,17 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
         }
     }
 
-    private func append(_ frame: WebSocketFrame) {
+    /// Adds a piece of the current frame's payload to the message; the piece is unmasked on its way in.
+    private func append(_ bytes: ByteBuffer, maskKey: WebSocketMaskingKey?, endsMessage: Bool) {
         guard var assembly = message else { return }
         message = nil  // keeps the buffer uniquely referenced while it grows
-        assembly.fragments += 1
         lastMessageProgress = .now()
-        guard assembly.fragments <= Self.maxFragmentsPerMessage else {
-            return close(.messageTooLarge, reason: "message split into more than \(Self.maxFragmentsPerMessage) fragments")
-        }
         do throws(FrameError) {
-            try assembly.append(frame.data, maskKey: frame.maskKey, limits: server.configuration.limits)
+            try assembly.append(bytes, maskKey: maskKey, limits: server.configuration.limits)
         } catch {
             return refuse(error)
         }
-        guard frame.fin else {
+        guard endsMessage else {
             message = assembly
             return
         }
@@ -395,6 +426,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
         guard let context, !closeSent else { return }
         closeSent = true
         message = nil
+        currentFrame = nil
         if code != .normalClosure && code != .goingAway {
             logger.info("closing connection", metadata: ["code": "\(UInt16(webSocketErrorCode: code))", "reason": "\(reason)"])
         }
