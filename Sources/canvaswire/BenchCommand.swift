@@ -94,6 +94,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         SelfUsage.raiseFileLimit()
+        SelfUsage.keepFreedMemory()
         var server: BenchServer?
         let base: WebSocketURL
         if let url {
@@ -130,7 +131,7 @@ struct BenchCommand: AsyncParsableCommand {
     private func measure(_ frameSize: FrameSize, at base: WebSocketURL, stats: ProcessStats?) async throws -> BenchReport {
         let client = WebSocketClientConfiguration(token: transfer.token)
         let runDuration = duration.map { Duration.milliseconds(Int64($0 * 1000)) } ?? (frames == nil ? .seconds(5) : nil)
-        let payload = BenchPayload(maxBytes: frameSize.rgbaByteCount)
+        let payload = BenchPayload()
         var report = BenchReport(
             mode: echo ? "echo" : idleViewers != nil ? "idle" : "stream", url: base.description,
             width: frameSize.width, height: frameSize.height,
