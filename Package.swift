@@ -139,6 +139,7 @@ if Context.environment["CANVASWIRE_FUZZ"] == "1" {
         ("fuzz-control-message", "ControlMessage", ["CanvasWireCore"]),
         ("fuzz-png", "PNG", ["CanvasWireCore", "CanvasWirePNG"]),
         ("fuzz-request", "Request", ["CanvasWireServer", "CanvasWireClient"]),
+        ("fuzz-frame-decoder", "FrameDecoder", ["CanvasWireServer"]),
     ]
     for target in fuzzTargets {
         package.targets.append(

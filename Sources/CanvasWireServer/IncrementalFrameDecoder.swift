@@ -51,33 +51,57 @@ final class IncrementalFrameDecoder: ChannelInboundHandler, RemovableChannelHand
     typealias InboundIn = ByteBuffer
     typealias InboundOut = IncomingFramePart
 
+    private var parser: IncomingFrameParser
+    /// After a protocol error the byte stream cannot be framed again; the rest is ignored.
+    private var failed = false
+
+    init(maxFrameSize: Int) {
+        parser = IncomingFrameParser(maxFrameSize: maxFrameSize)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        var buffer = unwrapInboundIn(data)
+        do {
+            try parser.parse(&buffer) { context.fireChannelRead(wrapInboundOut($0)) }
+        } catch {
+            failed = true
+            context.fireErrorCaught(error)
+        }
+    }
+}
+
+/// The decoder's state machine, apart from any channel so that tests and the fuzzer drive it directly.
+struct IncomingFrameParser {
     /// 2 bytes, a 64-bit length and a masking key.
     static let maxHeaderLength = 14
 
-    private let maxFrameSize: Int
+    let maxFrameSize: Int
     /// Header bytes of the next frame that arrived at the end of a read.
     private var partialHeader: [UInt8] = []
     /// The data frame whose payload is arriving, and how much of it has.
     private var dataFrame: (header: IncomingFrameHeader, received: Int)?
     /// The control frame whose payload is arriving.
     private var controlFrame: (header: IncomingFrameHeader, payload: ByteBuffer)?
-    /// After a protocol error the byte stream cannot be framed again; the rest is ignored.
-    private var failed = false
 
     init(maxFrameSize: Int) {
         self.maxFrameSize = maxFrameSize
         partialHeader.reserveCapacity(Self.maxHeaderLength)
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        while buffer.readableBytes > 0, !failed {
+    /// Consumes all of `buffer`, handing each part to `emit` as soon as it is complete.
+    ///
+    /// - Throws: At the first header that breaks RFC 6455 framing; the parser must not be fed again.
+    mutating func parse(
+        _ buffer: inout ByteBuffer, emit: (IncomingFramePart) -> Void
+    ) throws(IncomingFrameError) {
+        while buffer.readableBytes > 0 {
             if let (header, received) = dataFrame {
                 let count = min(header.length - received, buffer.readableBytes)
                 let slice = buffer.readSlice(length: count)!
                 let endsFrame = received + count == header.length
                 dataFrame = endsFrame ? nil : (header, received + count)
-                context.fireChannelRead(wrapInboundOut(.payload(slice, maskOffset: received, endsFrame: endsFrame)))
+                emit(.payload(slice, maskOffset: received, endsFrame: endsFrame))
             } else if let (header, received) = controlFrame {
                 var payload = received
                 var slice = buffer.readSlice(length: min(header.length - payload.readableBytes, buffer.readableBytes))!
@@ -87,38 +111,32 @@ final class IncrementalFrameDecoder: ChannelInboundHandler, RemovableChannelHand
                     continue
                 }
                 controlFrame = nil
-                context.fireChannelRead(wrapInboundOut(.control(WebSocketFrame(header, data: payload))))
-            } else {
-                do {
-                    guard let header = try readHeader(from: &buffer) else { continue }
-                    start(header, context: context)
-                } catch {
-                    failed = true
-                    context.fireErrorCaught(error)
-                }
+                emit(.control(WebSocketFrame(header, data: payload)))
+            } else if let header = try readHeader(from: &buffer) {
+                start(header, emit: emit)
             }
         }
     }
 
-    private func start(_ header: IncomingFrameHeader, context: ChannelHandlerContext) {
+    private mutating func start(_ header: IncomingFrameHeader, emit: (IncomingFramePart) -> Void) {
         if header.isControl {
             guard header.length > 0 else {
-                context.fireChannelRead(wrapInboundOut(.control(WebSocketFrame(header, data: ByteBuffer()))))
+                emit(.control(WebSocketFrame(header, data: ByteBuffer())))
                 return
             }
-            controlFrame = (header, context.channel.allocator.buffer(capacity: header.length))
+            controlFrame = (header, ByteBuffer())
             return
         }
-        context.fireChannelRead(wrapInboundOut(.dataFrame(header)))
+        emit(.dataFrame(header))
         if header.length == 0 {
-            context.fireChannelRead(wrapInboundOut(.payload(ByteBuffer(), maskOffset: 0, endsFrame: true)))
+            emit(.payload(ByteBuffer(), maskOffset: 0, endsFrame: true))
         } else {
             dataFrame = (header, 0)
         }
     }
 
     /// Reads the next frame header, keeping the bytes of one that is cut off by the end of the read.
-    private func readHeader(from buffer: inout ByteBuffer) throws(IncomingFrameError) -> IncomingFrameHeader? {
+    private mutating func readHeader(from buffer: inout ByteBuffer) throws(IncomingFrameError) -> IncomingFrameHeader? {
         let taken = min(Self.maxHeaderLength - partialHeader.count, buffer.readableBytes)
         let bytes = partialHeader + buffer.getBytes(at: buffer.readerIndex, length: taken)!
         guard let (header, headerLength) = try Self.parseHeader(bytes, maxFrameSize: maxFrameSize) else {

@@ -83,6 +83,30 @@ def main():
     for name, text in requests.items():
         write("request", name, text.encode())
 
+    # frame-decoder: read sizes up to a zero byte, then client frames (masked, as browsers send them).
+    def ws(opcode, payload, fin=True, mask=b"\x12\x34\x56\x78"):
+        length = len(payload)
+        head = bytes([(0x80 if fin else 0) | opcode])
+        size = length if length < 126 else 126 if length < 65536 else 127
+        head += bytes([(0x80 if mask else 0) | size])
+        if size == 126:
+            head += struct.pack("!H", length)
+        elif size == 127:
+            head += struct.pack("!Q", length)
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if mask else payload
+        return head + (mask or b"") + body
+
+    streams = {
+        "one-binary": (b"\x07\x03", ws(2, frame(1, 1, 1, 0, b"\x00\x00\x00\xff"))),
+        "fragments-and-ping": (b"\x01\x02\x05", ws(2, b"abc" * 20, fin=False) + ws(9, b"hi") + ws(0, b"def" * 30)),
+        "text-close": (b"\x0e", ws(1, b'{"type":"end"}') + ws(8, b"\x03\xe8bye")),
+        "length-16-bit": (b"\xff", ws(2, bytes(range(256)))),
+        "too-large": (b"\x04", ws(2, bytes(400))),
+        "unmasked-empty": (b"\x01", ws(2, b"", mask=b"") + ws(10, b"")),
+    }
+    for name, (cuts, data) in streams.items():
+        write("frame-decoder", name, cuts + b"\x00" + data)
+
 
 if __name__ == "__main__":
     main()
