@@ -29,10 +29,10 @@ struct ServeCommand: AsyncParsableCommand {
     var port = 8080
 
     @Option(help: "Per-connection bufferedAmount (bytes) above which a live viewer gets no new frames and a lossless viewer pauses its publisher.")
-    var highWaterMark = 4 << 20
+    var highWaterMark = 2 << 20
 
     @Option(help: "bufferedAmount (bytes) a lossless viewer must drain to before its publisher is read again.")
-    var lowWaterMark = 1 << 20
+    var lowWaterMark = 512 << 10
 
     @Option(help: "Seconds a lossless viewer may stay above its high-water mark before it is disconnected.")
     var stallTimeout = 30.0
