@@ -1,3 +1,4 @@
+import CanvasWireCore
 import NIOCore
 import NIOWebSocket
 import Synchronization
@@ -18,7 +19,7 @@ final class ClientSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     let shared: SharedState
     private let maxMessageBytes: Int
     private let receiveBufferMessages: Int
-    private let messages: AsyncThrowingStream<WebSocketConnection.Message, any Error>.Continuation
+    private let messages: AsyncThrowingStream<WebSocketConnection.ReceivedMessage, any Error>.Continuation
 
     private var context: ChannelHandlerContext?
     private var assembling: (opcode: WebSocketOpcode, buffer: ByteBuffer)?
@@ -43,7 +44,7 @@ final class ClientSessionHandler: ChannelInboundHandler, @unchecked Sendable {
         eventLoop: any EventLoop,
         maxMessageBytes: Int,
         receiveBufferMessages: Int,
-        messages: AsyncThrowingStream<WebSocketConnection.Message, any Error>.Continuation
+        messages: AsyncThrowingStream<WebSocketConnection.ReceivedMessage, any Error>.Continuation
     ) {
         self.eventLoop = eventLoop
         self.shared = SharedState()
@@ -147,7 +148,7 @@ final class ClientSessionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// is no longer read until the consumer catches up.
     private func deliver(_ message: WebSocketConnection.Message) {
         unconsumedMessages += 1
-        messages.yield(message)
+        messages.yield(.init(message: message, receivedAtMicros: WallClock.microsecondsNow()))
         if unconsumedMessages >= receiveBufferMessages, !readingPaused, let context {
             readingPaused = true
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }

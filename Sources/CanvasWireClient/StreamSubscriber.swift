@@ -16,6 +16,9 @@ public struct ReceivedFrame: Sendable {
     public var header: FrameHeader
     /// The payload only (RGBA8 pixels or a PNG file), a slice of the received message.
     public var payload: ByteBuffer
+    /// When the frame's last byte was read (wall clock, microseconds since the Unix epoch), like the
+    /// browser's `MessageEvent.timeStamp`: compare with `header.captureTimeMicros` for its latency.
+    public var receivedAtMicros: UInt64
 }
 
 /// Subscribes to a CanvasWire stream (`WS /streams/NAME`) and yields its events in order.
@@ -52,10 +55,10 @@ public struct StreamSubscriber: Sendable {
             let limits: FrameLimits
 
             public mutating func next() async throws -> StreamEvent? {
-                while let message = try await base.next() {
-                    switch message {
+                while let received = try await base.nextReceived() {
+                    switch received.message {
                     case .binary(let buffer):
-                        return .frame(try Self.validate(buffer, limits: limits))
+                        return .frame(try Self.validate(buffer, receivedAtMicros: received.receivedAtMicros, limits: limits))
                     case .text(let text):
                         switch try ControlMessage(parsing: text) {
                         case .dropped(let dropped): return .dropped(dropped)
@@ -68,7 +71,9 @@ public struct StreamSubscriber: Sendable {
                 return nil
             }
 
-            static func validate(_ message: ByteBuffer, limits: FrameLimits) throws(FrameError) -> ReceivedFrame {
+            static func validate(
+                _ message: ByteBuffer, receivedAtMicros: UInt64, limits: FrameLimits
+            ) throws(FrameError) -> ReceivedFrame {
                 let header = try message.withUnsafeReadableBytes { raw in
                     Result { () throws(FrameError) in try FrameHeader.parse(raw, limits: limits) }
                 }.get()
@@ -78,7 +83,7 @@ public struct StreamSubscriber: Sendable {
                 let payloadLength = message.readableBytes - header.headerLength
                 try header.validatePayloadLength(payloadLength, limits: limits)
                 let payload = message.getSlice(at: message.readerIndex + header.headerLength, length: payloadLength)!
-                return ReceivedFrame(header: header, payload: payload)
+                return ReceivedFrame(header: header, payload: payload, receivedAtMicros: receivedAtMicros)
             }
         }
     }

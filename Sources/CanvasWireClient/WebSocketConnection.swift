@@ -20,14 +20,22 @@ public final class WebSocketConnection: Sendable {
         case text(String)
     }
 
+    /// A message with the wall-clock time (microseconds since the Unix epoch) its last byte was read,
+    /// like the browser's `MessageEvent.timeStamp`: taken on the connection's event loop, before the
+    /// consumer task is scheduled, so latency figures do not include the consumer's own delays.
+    struct ReceivedMessage: Sendable {
+        var message: Message
+        var receivedAtMicros: UInt64
+    }
+
     public let url: WebSocketURL
     /// The subprotocol the server chose, if any.
     public let subprotocol: String?
     private let channel: any Channel
     private let session: ClientSessionHandler
-    private let stream: AsyncThrowingStream<Message, any Error>
+    private let stream: AsyncThrowingStream<ReceivedMessage, any Error>
 
-    private init(url: WebSocketURL, subprotocol: String?, channel: any Channel, session: ClientSessionHandler, stream: AsyncThrowingStream<Message, any Error>) {
+    private init(url: WebSocketURL, subprotocol: String?, channel: any Channel, session: ClientSessionHandler, stream: AsyncThrowingStream<ReceivedMessage, any Error>) {
         self.url = url
         self.subprotocol = subprotocol
         self.channel = channel
@@ -49,7 +57,7 @@ public final class WebSocketConnection: Sendable {
         eventLoopGroup: (any EventLoopGroup)? = nil
     ) async throws(WebSocketClientError) -> WebSocketConnection {
         let eventLoop = (eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton).next()
-        let (stream, continuation) = AsyncThrowingStream<Message, any Error>.makeStream()
+        let (stream, continuation) = AsyncThrowingStream<ReceivedMessage, any Error>.makeStream()
         let session = ClientSessionHandler(
             eventLoop: eventLoop,
             maxMessageBytes: configuration.maxMessageBytes,
@@ -203,7 +211,7 @@ extension WebSocketConnection {
     /// The received messages of a connection.
     public struct Messages: AsyncSequence, Sendable {
         public typealias Element = Message
-        let stream: AsyncThrowingStream<Message, any Error>
+        let stream: AsyncThrowingStream<ReceivedMessage, any Error>
         let session: ClientSessionHandler
 
         public func makeAsyncIterator() -> Iterator {
@@ -211,13 +219,17 @@ extension WebSocketConnection {
         }
 
         public struct Iterator: AsyncIteratorProtocol {
-            var base: AsyncThrowingStream<Message, any Error>.Iterator
+            var base: AsyncThrowingStream<ReceivedMessage, any Error>.Iterator
             let session: ClientSessionHandler
 
             public mutating func next() async throws -> Message? {
-                let message = try await base.next()
-                if message != nil { session.messageConsumed() }
-                return message
+                try await nextReceived()?.message
+            }
+
+            mutating func nextReceived() async throws -> ReceivedMessage? {
+                let received = try await base.next()
+                if received != nil { session.messageConsumed() }
+                return received
             }
         }
     }

@@ -208,7 +208,7 @@ final class BenchViewer: Sendable {
                 switch event {
                 case .frame(let frame):
                     guard frame.header.captureTimeMicros >= startMicros else { continue }
-                    let received = WallClock.microsecondsNow()
+                    let received = frame.receivedAtMicros
                     result.lastFrameAt = .now
                     let latency = received > frame.header.captureTimeMicros ? received - frame.header.captureTimeMicros : 0
                     result.latency.record(min(latency, Self.latencyCeiling))
