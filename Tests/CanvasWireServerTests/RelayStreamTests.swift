@@ -62,6 +62,7 @@ import Testing
         let stream = makeStream()
         let publisher = QueuedPublisher(stream: stream)
         #expect(stream.attach(publisher: publisher))
+        defer { stream.detach(publisher: publisher) }  // the two refer to each other, as a session and its stream do
         let x = Viewer()
         let y = Viewer()
         _ = stream.attach(viewer: x)
@@ -84,6 +85,7 @@ import Testing
         let stream = makeStream()
         let publisher = QueuedPublisher(stream: stream)
         #expect(stream.attach(publisher: publisher))
+        defer { stream.detach(publisher: publisher) }  // the two refer to each other, as a session and its stream do
         let x = Viewer()
         let y = Viewer()
         _ = stream.attach(viewer: x)
@@ -108,6 +110,7 @@ import Testing
         stream.viewerStalled(x)
         let publisher = QueuedPublisher(stream: stream)
         #expect(stream.attach(publisher: publisher))
+        defer { stream.detach(publisher: publisher) }  // the two refer to each other, as a session and its stream do
         #expect(publisher.queued == 1)
         publisher.runQueuedNotice()
         #expect(!publisher.reading)
