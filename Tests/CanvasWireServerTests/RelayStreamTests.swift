@@ -55,18 +55,22 @@ import Testing
         return RelayStream(name: name, metrics: StreamMetrics(stream: name, factory: NOOPMetricsHandler.instance))
     }
 
+    func makeStreamWithTwoViewers() -> (RelayStream, QueuedPublisher, x: Viewer, y: Viewer) {
+        let stream = makeStream()
+        let publisher = QueuedPublisher(stream: stream)
+        #expect(stream.attach(publisher: publisher))
+        let (x, y) = (Viewer(), Viewer())
+        _ = stream.attach(viewer: x)
+        _ = stream.attach(viewer: y)
+        return (stream, publisher, x, y)
+    }
+
     /// The order that once left a publisher paused for good: viewer X (another loop) stalls and its
     /// notice is queued; viewer Y (the publisher's loop) stalls; X recovers, which is no change while
     /// Y is stalled; Y recovers and its notice runs at once; only then does X's old notice run.
     @Test func aLateStopNoticeCannotPauseThePublisherForGood() {
-        let stream = makeStream()
-        let publisher = QueuedPublisher(stream: stream)
-        #expect(stream.attach(publisher: publisher))
+        let (stream, publisher, x, y) = makeStreamWithTwoViewers()
         defer { stream.detach(publisher: publisher) }  // the two refer to each other, as a session and its stream do
-        let x = Viewer()
-        let y = Viewer()
-        _ = stream.attach(viewer: x)
-        _ = stream.attach(viewer: y)
 
         stream.viewerStalled(x)
         #expect(publisher.queued == 1, "the stream notices the first stalled viewer")
@@ -82,14 +86,8 @@ import Testing
     }
 
     @Test func thePublisherStopsWhileAnyLosslessViewerIsStalled() {
-        let stream = makeStream()
-        let publisher = QueuedPublisher(stream: stream)
-        #expect(stream.attach(publisher: publisher))
+        let (stream, publisher, x, y) = makeStreamWithTwoViewers()
         defer { stream.detach(publisher: publisher) }  // the two refer to each other, as a session and its stream do
-        let x = Viewer()
-        let y = Viewer()
-        _ = stream.attach(viewer: x)
-        _ = stream.attach(viewer: y)
 
         stream.viewerStalled(x)
         stream.viewerStalled(y)
