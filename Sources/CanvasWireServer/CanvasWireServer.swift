@@ -139,13 +139,17 @@ public final class CanvasWireServer: Sendable {
                 // Incoming frames are decoded without gathering them (see IncrementalFrameDecoder), so
                 // the upgrader's decoder is swapped out. It has seen no bytes: the upgrade handler holds
                 // whatever arrives until the future returned here completes.
-                return channel.pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-                    .flatMap { channel.pipeline.removeHandler($0) }
-                    .flatMapThrowing {
+                do {
+                    let pipeline = channel.pipeline.syncOperations
+                    let nioDecoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+                    return pipeline.removeHandler(nioDecoder).flatMapThrowing {
                         try channel.pipeline.syncOperations.addHandlers(
                             IncrementalFrameDecoder(maxFrameSize: maxFrameSize), session
                         )
                     }
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
             }
         )
         do {
