@@ -8,7 +8,7 @@ import NIOWebSocket
 /// which for a 1080p RGBA frame (8 MB) took tens of milliseconds on the event loop and capped a
 /// sender's frame rate; this encoder masks eight bytes at a time while copying the payload behind the
 /// header, so each frame costs one pass over its bytes. The framing itself is the RFC's, unchanged.
-final class MaskingFrameEncoder: ChannelOutboundHandler, RemovableChannelHandler, Sendable {
+final class MaskingFrameEncoder: ChannelOutboundHandler, Sendable {
     typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = ByteBuffer
 

@@ -47,7 +47,7 @@ struct IncomingFrameError: Error, Equatable {
 /// It applies the checks NIO's decoder applies (RFC 6455 5.2 and 5.5): control frames are not
 /// fragmented and carry at most 125 bytes, lengths use at most 63 bits, and no frame is larger than
 /// `maxFrameSize`. Masking, reserved bits and opcodes are the session's to judge.
-final class IncrementalFrameDecoder: ChannelInboundHandler, RemovableChannelHandler {
+final class IncrementalFrameDecoder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = IncomingFramePart
 

@@ -21,7 +21,7 @@ enum SessionRole: Sendable {
 ///
 /// All mutable state is confined to the channel's event loop; the `@unchecked Sendable` conformance
 /// exists for the hops other loops make through ``deliver(_:)``, which always `execute` on that loop.
-final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+final class WebSocketSession: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = IncomingFramePart
     typealias OutboundOut = WebSocketFrame
 
@@ -219,7 +219,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler, @u
     private func append(_ bytes: ByteBuffer, maskKey: WebSocketMaskingKey?, endsMessage: Bool) {
         guard var assembly = message else { return }
         message = nil  // keeps the buffer uniquely referenced while it grows
-        lastMessageProgress = .now()
+        lastMessageProgress = lastHeard  // read with this piece, in channelRead
         do throws(FrameError) {
             try assembly.append(bytes, maskKey: maskKey, limits: server.configuration.limits)
         } catch {

@@ -38,6 +38,7 @@ import Testing
             #expect(viewers[0].hello.policy == "all" && viewers[0].hello.stream == "lib")
             let publisher = try await StreamPublisher.connect(to: try WebSocketURL(base + "/streams/lib/publish"))
             #expect(publisher.connection.readyState == .open)
+            let publishedFrom = WallClock.microsecondsNow()
             for sequence in 0..<10 {
                 let (header, payload) = frame(UInt64(sequence))
                 try await publisher.publish(header, payload: payload)
@@ -50,12 +51,18 @@ import Testing
             for viewer in viewers {
                 var received: [UInt64] = []
                 var ended: ControlMessage.End?
+                var lastReceipt = publishedFrom
                 loop: for try await event in viewer.events {
                     switch event {
                     case .frame(let received_):
                         let (_, expected) = frame(received_.header.sequence)
                         #expect(Array(received_.payload.readableBytesView) == expected)
                         received.append(received_.header.sequence)
+                        // Stamped when the connection read the message: after it was published, in
+                        // arrival order, and no later than the moment the consumer takes it.
+                        #expect(lastReceipt <= received_.receivedAtMicros)
+                        #expect(received_.receivedAtMicros <= WallClock.microsecondsNow())
+                        lastReceipt = received_.receivedAtMicros
                     case .end(let end):
                         ended = end
                         break loop

@@ -1,7 +1,11 @@
 """`canvaswire bench`: self-contained and against a running server. Figures are checked for
 consistency (every byte verified, percentiles ordered), never for speed."""
+import asyncio
 import json
 import subprocess
+
+import pytest
+from websockets.asyncio.server import serve
 
 from conftest import canvaswire_binary
 
@@ -93,3 +97,66 @@ def test_many_lossless_viewers_on_both_event_loops_never_leave_the_publisher_pau
         assert run["publisher"]["frames"] == 1000
         for viewer in run["viewers"]:
             assert viewer["throughput"]["frames"] == 1000 and viewer["missed"] == 0 and viewer["sawEnd"]
+
+
+def tamper_flip_one_byte(messages):
+    """Frame 3 arrives with one payload byte changed, deep inside the payload."""
+    message = bytearray(messages[3])
+    message[32 + 5000] ^= 0x01
+    messages[3] = bytes(message)
+
+
+def tamper_swap_payloads(messages):
+    """Frames 3 and 4 arrive under their own headers, each with the other's payload."""
+    a, b = messages[3], messages[4]
+    messages[3], messages[4] = a[:32] + b[32:], b[:32] + a[32:]
+
+
+@pytest.mark.parametrize("tamper", [tamper_flip_one_byte, tamper_swap_payloads], ids=["flipped-byte", "swapped-payloads"])
+def test_bench_catches_a_relay_that_alters_payloads(tamper):
+    # A relay that speaks the protocol but alters what it forwards: the bench must notice, or its
+    # "verified" column would prove nothing.
+    hello = {"type": "hello", "protocol": 1, "stream": "x", "highWaterMark": 1 << 20, "server": "tampering",
+             "limits": {"maxWidth": 4096, "maxHeight": 4096, "maxPayloadBytes": 1 << 26}}
+
+    async def scenario():
+        viewers = set()
+
+        async def handler(ws):
+            if ws.request.path.endswith("/publish"):
+                await ws.send(json.dumps({**hello, "role": "publisher"}))
+                held = []  # the first five frames, altered together once all have arrived
+                async for message in ws:
+                    if held is not None and isinstance(message, bytes):
+                        held.append(message)
+                        if len(held) < 5:
+                            continue
+                        tamper(held)
+                        outgoing, held = held, None
+                    else:
+                        outgoing = [message]
+                    for out in outgoing:
+                        for viewer in list(viewers):
+                            await viewer.send(out)
+                return
+            await ws.send(json.dumps({**hello, "role": "viewer", "policy": "all"}))
+            viewers.add(ws)
+            await ws.wait_closed()
+
+        async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
+            port = server.sockets[0].getsockname()[1]
+            process = await asyncio.create_subprocess_exec(
+                canvaswire_binary(), "bench", f"ws://127.0.0.1:{port}/streams/x", "--json", "--quiet",
+                "--size", "64x48", "--frames", "8", "--viewers", "1", "--drain-timeout", "10",
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+            return process.returncode, stdout.decode(), stderr.decode()
+
+    returncode, stdout, stderr = asyncio.run(scenario())
+    assert returncode != 0, "a bench that saw altered payloads must fail"
+    assert stdout, stderr
+    (run,) = json.loads(stdout)["runs"]
+    (viewer,) = run["viewers"]
+    assert viewer["corruptFrames"] >= 1, viewer
+    assert viewer["verifiedBytes"] < run["publisher"]["bytes"]
+    assert "corrupt" in stderr, stderr
