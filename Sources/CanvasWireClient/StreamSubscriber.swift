@@ -28,10 +28,10 @@ public struct StreamSubscriber: Sendable {
 
     /// Connects as a viewer with `policy` (set in the URL's query) and waits for the hello.
     public static func connect(
-        to url: WebSocketURL, policy: String, configuration: WebSocketClientConfiguration = .init()
+        to url: WebSocketURL, policy: DeliveryPolicy, configuration: WebSocketClientConfiguration = .init()
     ) async throws(WebSocketClientError) -> StreamSubscriber {
         let connection = try await WebSocketConnection.connect(
-            to: url.settingQueryItem("policy", to: policy), configuration: configuration
+            to: url.settingQueryItem("policy", to: policy.rawValue), configuration: configuration
         )
         let hello = try await Greeting.receive(on: connection)
         return StreamSubscriber(connection: connection, hello: hello)

@@ -29,7 +29,8 @@ public enum ControlMessage: Hashable, Sendable {
         /// Size of the stream's latest frame, absent while the stream has none.
         public var width: Int?
         public var height: Int?
-        /// The viewer's delivery policy, `latest` or `all`; absent for publishers.
+        /// The viewer's delivery policy as sent (`latest` or `all`); absent for publishers. Kept as text
+        /// so that a policy a later server adds still decodes; see ``deliveryPolicy``.
         public var policy: String?
         public var limits: Limits
         /// Bytes a connection may buffer before the server holds back frames (`latest`) or pauses the
@@ -38,7 +39,7 @@ public enum ControlMessage: Hashable, Sendable {
         public var server: String
 
         public init(
-            role: String, stream: String, size: FrameSize?, policy: String?, limits: FrameLimits,
+            role: String, stream: String, size: FrameSize?, policy: DeliveryPolicy?, limits: FrameLimits,
             highWaterMark: Int, server: String
         ) {
             self.protocol = 1
@@ -46,11 +47,14 @@ public enum ControlMessage: Hashable, Sendable {
             self.stream = stream
             self.width = size?.width
             self.height = size?.height
-            self.policy = policy
+            self.policy = policy?.rawValue
             self.limits = Limits(limits)
             self.highWaterMark = highWaterMark
             self.server = server
         }
+
+        /// ``policy`` as a ``DeliveryPolicy``, `nil` for publishers and for policies this version does not know.
+        public var deliveryPolicy: DeliveryPolicy? { policy.flatMap(DeliveryPolicy.init(rawValue:)) }
     }
 
     /// ``FrameLimits`` as the hello spells them.

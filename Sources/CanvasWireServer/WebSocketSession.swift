@@ -461,7 +461,7 @@ final class WebSocketSession: ChannelInboundHandler, @unchecked Sendable {
             role: policy == nil ? "publisher" : "viewer",
             stream: stream.name.rawValue,
             size: size,
-            policy: policy?.rawValue,
+            policy: policy,
             limits: server.configuration.limits,
             highWaterMark: server.configuration.highWaterMark,
             server: ServerContext.serverName

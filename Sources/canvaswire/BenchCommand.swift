@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import CanvasWireClient
 import CanvasWireCore
 import FoundationEssentials
@@ -19,10 +19,6 @@ struct BenchCommand: AsyncParsableCommand {
             bytes of payload; latency is from the frame's capture time to its receipt by the viewer.
             """
     )
-
-    enum Policy: String, ExpressibleByArgument, CaseIterable {
-        case latest, all
-    }
 
     @Argument(help: "ws://HOST:PORT/streams/NAME (or .../echo with --echo); omit to start a local server.")
     var url: String?
@@ -46,7 +42,7 @@ struct BenchCommand: AsyncParsableCommand {
     var fps: Double?
 
     @Option(help: "Delivery policy of the viewers.")
-    var policy: Policy = .all
+    var policy: DeliveryPolicy = .all
 
     @Option(help: "Viewers that read at most --slow-rate MB/s, besides --viewers.")
     var slowViewers = 0
@@ -55,7 +51,7 @@ struct BenchCommand: AsyncParsableCommand {
     var slowRate = 10.0
 
     @Option(help: "Delivery policy of the slow viewers.")
-    var slowPolicy: Policy = .latest
+    var slowPolicy: DeliveryPolicy = .latest
 
     @Option(help: "The publisher hands over the next frame only while its bufferedAmount is at most this many bytes.")
     var threshold = 8 << 20
@@ -154,8 +150,8 @@ struct BenchCommand: AsyncParsableCommand {
             publishURL.target = base.path + "/publish"
             let run = BenchStreamRun(
                 options: .init(
-                    publishURL: publishURL, viewerURL: base, size: frameSize, viewers: viewers, policy: policy.rawValue,
-                    slowViewers: slowViewers, slowPolicy: slowPolicy.rawValue, slowRate: slowRate * 1e6,
+                    publishURL: publishURL, viewerURL: base, size: frameSize, viewers: viewers, policy: policy,
+                    slowViewers: slowViewers, slowPolicy: slowPolicy, slowRate: slowRate * 1e6,
                     frames: frames, duration: runDuration, framesPerSecond: fps, threshold: threshold, client: client,
                     drainTimeout: .milliseconds(Int64(drainTimeout * 1000))
                 ),
@@ -241,3 +237,5 @@ final class RSSSampler: Sendable {
         }
     }
 }
+
+extension DeliveryPolicy: ExpressibleByArgument {}

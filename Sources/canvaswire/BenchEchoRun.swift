@@ -1,4 +1,5 @@
 import CanvasWireClient
+import CanvasWireCore
 import Histogram
 import NIOCore
 
@@ -67,7 +68,7 @@ struct BenchIdleRun {
         for first in stride(from: 0, to: connections, by: batch) {
             let connected = try await withThrowingTaskGroup(of: StreamSubscriber.self) { group in
                 for _ in first..<min(connections, first + batch) {
-                    group.addTask { try await StreamSubscriber.connect(to: viewerURL, policy: "latest", configuration: client) }
+                    group.addTask { try await StreamSubscriber.connect(to: viewerURL, policy: .latest, configuration: client) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }

@@ -20,9 +20,9 @@ struct BenchStreamRun {
         var viewerURL: WebSocketURL
         var size: FrameSize
         var viewers: Int
-        var policy: String
+        var policy: DeliveryPolicy
         var slowViewers: Int
-        var slowPolicy: String
+        var slowPolicy: DeliveryPolicy
         /// Bytes per second a slow viewer reads at most.
         var slowRate: Double
         var frames: Int?
@@ -96,7 +96,7 @@ struct BenchStreamRun {
             lastFrame = max(lastFrame, result.lastFrameAt)
             reports.append(BenchReport.Viewer(
                 index: result.index,
-                policy: result.policy,
+                policy: result.policy.rawValue,
                 slowRateMegabytesPerSecond: result.slowRate.map { $0 / 1e6 },
                 throughput: .init(frames: result.frames, bytes: result.bytes, seconds: inSeconds(start.duration(to: result.lastFrameAt))),
                 verifiedBytes: result.verifiedBytes,
@@ -165,7 +165,7 @@ final class BenchViewer: Sendable {
 
     struct Result: Sendable {
         var index: Int
-        var policy: String
+        var policy: DeliveryPolicy
         var slowRate: Double?
         var frames = 0
         var bytes = 0
@@ -179,12 +179,12 @@ final class BenchViewer: Sendable {
     }
 
     let index: Int
-    let policy: String
+    let policy: DeliveryPolicy
     let slowRate: Double?
     let subscriber: StreamSubscriber
     private let stopped = Atomic<Bool>(false)
 
-    init(index: Int, policy: String, slowRate: Double?, subscriber: StreamSubscriber) {
+    init(index: Int, policy: DeliveryPolicy, slowRate: Double?, subscriber: StreamSubscriber) {
         self.index = index
         self.policy = policy
         self.slowRate = slowRate
@@ -219,7 +219,7 @@ final class BenchViewer: Sendable {
                     } else {
                         result.corruptFrames += 1
                     }
-                    if frame.header.sequence < nextSequence || (policy == "all" && frame.header.sequence != nextSequence) {
+                    if frame.header.sequence < nextSequence || (policy == .all && frame.header.sequence != nextSequence) {
                         result.outOfOrder += 1
                     }
                     nextSequence = frame.header.sequence + 1

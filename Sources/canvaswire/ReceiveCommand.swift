@@ -92,7 +92,7 @@ struct ReceiveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let subscriber = try await StreamSubscriber.connect(
-            to: try WebSocketURL(url), policy: live ? "latest" : "all",
+            to: try WebSocketURL(url), policy: live ? .latest : .all,
             configuration: WebSocketClientConfiguration(token: transfer.token)
         )
         let writer = FrameWriter(

@@ -32,8 +32,8 @@ import Testing
         try await Self.withServer { base in
             let url = try WebSocketURL(base + "/streams/lib")
             let viewers = [
-                try await StreamSubscriber.connect(to: url, policy: "all"),
-                try await StreamSubscriber.connect(to: url, policy: "all"),
+                try await StreamSubscriber.connect(to: url, policy: .all),
+                try await StreamSubscriber.connect(to: url, policy: .all),
             ]
             #expect(viewers[0].hello.policy == "all" && viewers[0].hello.stream == "lib")
             let publisher = try await StreamPublisher.connect(to: try WebSocketURL(base + "/streams/lib/publish"))
@@ -111,7 +111,7 @@ import Testing
         let server = CanvasWireServer(configuration: ServerConfiguration(port: 0, demoStream: nil), logger: Logger(label: "test"), threads: 1)
         try await server.start()
         let url = try WebSocketURL("ws://127.0.0.1:\(try #require(server.port))/streams/x")
-        let viewer = try await StreamSubscriber.connect(to: url, policy: "latest")
+        let viewer = try await StreamSubscriber.connect(to: url, policy: .latest)
         await server.shutdown()
         let info = await viewer.connection.waitUntilClosed()
         #expect(info.code == 1001 && info.wasClean)

@@ -14,7 +14,7 @@ import Testing
 
     @Test func helloCarriesLimits() throws {
         let hello = ControlMessage.hello(
-            .init(role: "viewer", stream: "demo", size: FrameSize(width: 640, height: 360), policy: "latest",
+            .init(role: "viewer", stream: "demo", size: FrameSize(width: 640, height: 360), policy: .latest,
                   limits: .default, highWaterMark: 4096, server: "test")
         )
         guard case .hello(let parsed) = try ControlMessage(parsing: hello.json()) else {
