@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "CanvasWirePNG", targets: ["CanvasWirePNG"]),
         .library(name: "CanvasWireServer", targets: ["CanvasWireServer"]),
         .library(name: "CanvasWireClient", targets: ["CanvasWireClient"]),
+        .library(name: "CanvasWireWebSocket", targets: ["CanvasWireWebSocket"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -40,11 +41,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // RFC 6455 for both sides: frame codecs, masking, the endpoint state machine and its NIO glue.
+        .target(
+            name: "CanvasWireWebSocket",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CanvasWireServer",
             dependencies: [
                 "CanvasWireCore",
                 "CanvasWirePNG",
+                "CanvasWireWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -61,6 +73,7 @@ let package = Package(
             name: "CanvasWireClient",
             dependencies: [
                 "CanvasWireCore",
+                "CanvasWireWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -87,6 +100,16 @@ let package = Package(
         ),
 
         .testTarget(name: "CanvasWireCoreTests", dependencies: ["CanvasWireCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CanvasWireWebSocketTests",
+            dependencies: [
+                "CanvasWireWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CanvasWireServerTests",
             dependencies: [
@@ -139,7 +162,7 @@ if Context.environment["CANVASWIRE_FUZZ"] == "1" {
         ("fuzz-control-message", "ControlMessage", ["CanvasWireCore"]),
         ("fuzz-png", "PNG", ["CanvasWireCore", "CanvasWirePNG"]),
         ("fuzz-request", "Request", ["CanvasWireServer", "CanvasWireClient"]),
-        ("fuzz-frame-decoder", "FrameDecoder", ["CanvasWireServer"]),
+        ("fuzz-frame-decoder", "FrameDecoder", ["CanvasWireWebSocket"]),
     ]
     for target in fuzzTargets {
         package.targets.append(

@@ -1,13 +1,15 @@
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import CanvasWireWebSocket
 
-/// The WebSocket client upgrade of NIOWebSocket, with ``MaskingFrameEncoder`` in place of the library's
-/// frame encoder.
+/// The WebSocket client upgrade of NIOWebSocket, with CanvasWire's own frame codecs in place of the
+/// library's: ``MaskingFrameEncoder`` masks eight bytes at a time, ``IncrementalFrameDecoder`` hands
+/// payload on without gathering frames, and the shared ``WebSocketEndpointHandler`` applies RFC 6455.
 ///
 /// The handshake (request headers, `Sec-WebSocket-Accept` check) is delegated to
 /// `NIOWebSocketClientUpgrader` unchanged; only the handlers installed after a successful upgrade
-/// differ, because the library's encoder cannot be removed from a pipeline once added.
+/// differ, because the library's codecs cannot be removed from a pipeline once added.
 struct MaskingWebSocketUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
     private let library: NIOWebSocketClientUpgrader
     private let maxFrameSize: Int
@@ -37,8 +39,7 @@ struct MaskingWebSocketUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
         do {
             let sync = context.pipeline.syncOperations
             try sync.addHandler(MaskingFrameEncoder())
-            try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameSize)))
-            try sync.addHandler(WebSocketProtocolErrorHandler(isServer: false))
+            try sync.addHandler(IncrementalFrameDecoder(maxFrameSize: maxFrameSize))
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }

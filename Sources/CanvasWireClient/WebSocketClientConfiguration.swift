@@ -1,3 +1,4 @@
+public import Logging
 public import NIOSSL
 
 /// How a ``WebSocketConnection`` connects.
@@ -16,6 +17,9 @@ public struct WebSocketClientConfiguration: Sendable {
     /// TLS settings for `wss://`; the default trusts the system's roots.
     public var tls: TLSConfiguration
     public var connectTimeout: Duration
+    /// Where the connection logs protocol failures; silent by default, so that a command writing frames
+    /// to stdout never gets log lines mixed in.
+    public var logger: Logger
 
     /// - Parameters: see the properties.
     public init(
@@ -25,7 +29,8 @@ public struct WebSocketClientConfiguration: Sendable {
         maxMessageBytes: Int = (256 << 20) + (64 << 10),
         receiveBufferMessages: Int = 4,
         tls: TLSConfiguration = .makeClientConfiguration(),
-        connectTimeout: Duration = .seconds(10)
+        connectTimeout: Duration = .seconds(10),
+        logger: Logger = Logger(label: "canvaswire.client", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.token = token
         self.subprotocols = subprotocols
@@ -34,5 +39,6 @@ public struct WebSocketClientConfiguration: Sendable {
         self.receiveBufferMessages = receiveBufferMessages
         self.tls = tls
         self.connectTimeout = connectTimeout
+        self.logger = logger
     }
 }

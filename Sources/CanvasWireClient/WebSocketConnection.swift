@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import CanvasWireWebSocket
 import Synchronization
 
 /// A client WebSocket connection with the browser API's figures: `readyState`, `bufferedAmount`, and
@@ -32,10 +33,10 @@ public final class WebSocketConnection: Sendable {
     /// The subprotocol the server chose, if any.
     public let subprotocol: String?
     private let channel: any Channel
-    private let session: ClientSessionHandler
+    private let session: ClientSession
     private let stream: AsyncThrowingStream<ReceivedMessage, any Error>
 
-    private init(url: WebSocketURL, subprotocol: String?, channel: any Channel, session: ClientSessionHandler, stream: AsyncThrowingStream<ReceivedMessage, any Error>) {
+    private init(url: WebSocketURL, subprotocol: String?, channel: any Channel, session: ClientSession, stream: AsyncThrowingStream<ReceivedMessage, any Error>) {
         self.url = url
         self.subprotocol = subprotocol
         self.channel = channel
@@ -58,7 +59,7 @@ public final class WebSocketConnection: Sendable {
     ) async throws(WebSocketClientError) -> WebSocketConnection {
         let eventLoop = (eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton).next()
         let (stream, continuation) = AsyncThrowingStream<ReceivedMessage, any Error>.makeStream()
-        let session = ClientSessionHandler(
+        let session = ClientSession(
             eventLoop: eventLoop,
             maxMessageBytes: configuration.maxMessageBytes,
             receiveBufferMessages: configuration.receiveBufferMessages,
@@ -101,7 +102,7 @@ public final class WebSocketConnection: Sendable {
 
     private static func configure(
         _ channel: any Channel, url: WebSocketURL, configuration: WebSocketClientConfiguration,
-        sslContext: NIOSSLContext?, session: ClientSessionHandler, upgraded: EventLoopPromise<String?>
+        sslContext: NIOSSLContext?, session: ClientSession, upgraded: EventLoopPromise<String?>
     ) throws {
         let sync = channel.pipeline.syncOperations
         if let sslContext {
@@ -117,7 +118,17 @@ public final class WebSocketConnection: Sendable {
         let request = HandshakeRequestHandler(url: url, headers: headers, upgraded: upgraded)
         let upgrader = MaskingWebSocketUpgrader(maxFrameSize: min(Int(UInt32.max), configuration.maxMessageBytes)) { channel, response in
             let chosen = response.headers.first(name: "sec-websocket-protocol")
-            return channel.pipeline.addHandler(session).map { upgraded.succeed(chosen) }
+            let endpoint = WebSocketEndpointHandler(
+                configuration: .init(endpoint: .init(role: .client), pingInterval: nil),
+                delegate: session, logger: configuration.logger
+            )
+            do {
+                try channel.pipeline.syncOperations.addHandler(endpoint)
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            upgraded.succeed(chosen)
+            return channel.eventLoop.makeSucceededVoidFuture()
         }
         try sync.addHTTPClientHandlers(
             leftOverBytesStrategy: .forwardBytes,
@@ -194,7 +205,7 @@ public final class WebSocketConnection: Sendable {
         }
     }
 
-    private func perform(_ body: @escaping @Sendable (ClientSessionHandler) throws(WebSocketClientError) -> Void) async throws(WebSocketClientError) {
+    private func perform(_ body: @escaping @Sendable (ClientSession) throws(WebSocketClientError) -> Void) async throws(WebSocketClientError) {
         let result: Result<Void, WebSocketClientError>
         do {
             result = try await session.eventLoop.submit {
@@ -212,7 +223,7 @@ extension WebSocketConnection {
     public struct Messages: AsyncSequence, Sendable {
         public typealias Element = Message
         let stream: AsyncThrowingStream<ReceivedMessage, any Error>
-        let session: ClientSessionHandler
+        let session: ClientSession
 
         public func makeAsyncIterator() -> Iterator {
             Iterator(base: stream.makeAsyncIterator(), session: session)
@@ -220,7 +231,7 @@ extension WebSocketConnection {
 
         public struct Iterator: AsyncIteratorProtocol {
             var base: AsyncThrowingStream<ReceivedMessage, any Error>.Iterator
-            let session: ClientSessionHandler
+            let session: ClientSession
 
             public mutating func next() async throws -> Message? {
                 try await nextReceived()?.message

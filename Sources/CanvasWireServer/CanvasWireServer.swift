@@ -1,4 +1,5 @@
 import CanvasWireCore
+import CanvasWireWebSocket
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -107,6 +108,20 @@ public final class CanvasWireServer: Sendable {
         try? await group.shutdownGracefully()
     }
 
+    /// What the connection does, as the delegate of its WebSocket endpoint.
+    private static func session(
+        for role: SessionRole, context: ServerContext, eventLoop: any EventLoop, logger: Logger
+    ) -> any WebSocketEndpointDelegate {
+        switch role {
+        case .publisher(let stream, let bareSize):
+            PublisherSession(stream: stream, bareSize: bareSize, server: context, eventLoop: eventLoop, logger: logger)
+        case .viewer(let stream, let policy):
+            ViewerSession(stream: stream, policy: policy, server: context, eventLoop: eventLoop, logger: logger)
+        case .echo:
+            EchoSession(server: context)
+        }
+    }
+
     private static func initialize(
         _ channel: any Channel, context: ServerContext, sslContext: NIOSSLContext?
     ) -> EventLoopFuture<Void> {
@@ -133,9 +148,9 @@ public final class CanvasWireServer: Sendable {
                 guard case .success(let role) = decision.evaluate(head) else {
                     return channel.close()
                 }
-                var logger = context.logger
-                logger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "?")"
-                let session = WebSocketSession(role: role, server: context, eventLoop: channel.eventLoop, logger: logger)
+                var peerLogger = context.logger
+                peerLogger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "?")"
+                let logger = peerLogger
                 // Incoming frames are decoded without gathering them (see IncrementalFrameDecoder), so
                 // the upgrader's decoder is swapped out. It has seen no bytes: the upgrade handler holds
                 // whatever arrives until the future returned here completes.
@@ -143,8 +158,10 @@ public final class CanvasWireServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     let nioDecoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
                     return pipeline.removeHandler(nioDecoder).flatMapThrowing {
+                        let session = Self.session(for: role, context: context, eventLoop: channel.eventLoop, logger: logger)
                         try channel.pipeline.syncOperations.addHandlers(
-                            IncrementalFrameDecoder(maxFrameSize: maxFrameSize), session
+                            IncrementalFrameDecoder(maxFrameSize: maxFrameSize),
+                            WebSocketEndpointHandler(configuration: context.endpointConfiguration, delegate: session, logger: logger)
                         )
                     }
                 } catch {

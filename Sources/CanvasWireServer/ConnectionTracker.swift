@@ -1,5 +1,5 @@
 import NIOCore
-import NIOWebSocket
+import CanvasWireWebSocket
 import Synchronization
 
 /// Every open client connection, so the server can enforce its connection limit and say goodbye to
@@ -29,11 +29,10 @@ final class ConnectionTracker: Sendable {
     func closeAll(on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<Void> {
         let open = channels.withLock { Array($0.values) }
         for channel in open {
-            channel.pipeline.handler(type: WebSocketSession.self).whenComplete { result in
-                switch result {
-                case .success(let session):
-                    session.close(.goingAway, reason: "server shutting down")
-                case .failure:
+            channel.eventLoop.execute {
+                if let endpoint = try? channel.pipeline.syncOperations.handler(type: WebSocketEndpointHandler.self) {
+                    endpoint.close(code: 1001, reason: "server shutting down")
+                } else {
                     channel.close(promise: nil)
                 }
             }

@@ -1,9 +1,14 @@
+import CanvasWireCore
+import CanvasWireWebSocket
 import Logging
+import NIOCore
 import Synchronization
 
 /// What every connection of one server shares.
 final class ServerContext: Sendable {
     static let serverName = "canvaswire/0.1.0"
+    /// Control messages are small; a longer text message on a stream endpoint is refused, not buffered.
+    static let maxControlMessageBytes = 64 << 10
 
     let configuration: ServerConfiguration
     let registry: StreamRegistry
@@ -22,5 +27,27 @@ final class ServerContext: Sendable {
 
     func nextConnectionID() -> Int {
         connectionIDs.add(1, ordering: .relaxed).newValue
+    }
+
+    /// How every WebSocket connection of this server applies RFC 6455: it is the server side, pings a
+    /// quiet peer every ping interval and closes one silent for the dead-peer timeout.
+    var endpointConfiguration: WebSocketEndpointHandler.Configuration {
+        WebSocketEndpointHandler.Configuration(
+            endpoint: WebSocketEndpoint.Configuration(role: .server, deadPeerTimeout: TimeAmount(configuration.deadPeerTimeout)),
+            pingInterval: TimeAmount(configuration.pingInterval)
+        )
+    }
+
+    /// The hello that opens a connection to `stream`; `policy` is `nil` for a publisher.
+    func hello(stream: RelayStream, size: FrameSize?, policy: DeliveryPolicy?) -> ControlMessage.Hello {
+        .init(
+            role: policy == nil ? "publisher" : "viewer",
+            stream: stream.name.rawValue,
+            size: size,
+            policy: policy,
+            limits: configuration.limits,
+            highWaterMark: configuration.highWaterMark,
+            server: Self.serverName
+        )
     }
 }

@@ -11,7 +11,7 @@ import Testing
 @Suite struct RelayStreamTests {
     /// A publisher whose notices wait in a queue until the test runs them, like tasks queued on its
     /// event loop; `reading` is what it last decided.
-    final class QueuedPublisher: StreamPublisher, Sendable {
+    final class QueuedPublisher: RelayPublisher, Sendable {
         let counters = ConnectionCounters(id: 1)
         private let state = Mutex<(queued: Int, reading: Bool)>((0, true))
         let stream: RelayStream
@@ -43,7 +43,7 @@ import Testing
         var queued: Int { state.withLock { $0.queued } }
     }
 
-    final class Viewer: StreamViewer {
+    final class Viewer: RelayViewer {
         let counters = ConnectionCounters(id: 2)
         let policy = DeliveryPolicy.all
         func deliver(_ frame: Frame) {}

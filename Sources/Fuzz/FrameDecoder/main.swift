@@ -2,7 +2,7 @@
 // part it hands on must keep its contract, and cutting the same bytes into different reads must
 // give the same frames and the same error.
 // Input layout: one byte per read size (1...255) up to the first zero byte, then the byte stream.
-@_spi(Fuzzing) import CanvasWireServer
+@_spi(Fuzzing) import CanvasWireWebSocket
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFrameDecoder(_ start: UnsafeRawPointer, _ count: Int) -> CInt {

@@ -1,6 +1,5 @@
-import CanvasWireCore
-import NIOCore
-import NIOWebSocket
+package import NIOCore
+package import NIOWebSocket
 
 /// Encodes the client's outgoing WebSocket frames, replacing NIOWebSocket's encoder after the upgrade.
 ///
@@ -8,11 +7,13 @@ import NIOWebSocket
 /// which for a 1080p RGBA frame (8 MB) took tens of milliseconds on the event loop and capped a
 /// sender's frame rate; this encoder masks eight bytes at a time while copying the payload behind the
 /// header, so each frame costs one pass over its bytes. The framing itself is the RFC's, unchanged.
-final class MaskingFrameEncoder: ChannelOutboundHandler, Sendable {
-    typealias OutboundIn = WebSocketFrame
-    typealias OutboundOut = ByteBuffer
+package final class MaskingFrameEncoder: ChannelOutboundHandler, Sendable {
+    package typealias OutboundIn = WebSocketFrame
+    package typealias OutboundOut = ByteBuffer
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    package init() {}
+
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let frame = unwrapOutboundIn(data)
         let key = frame.maskKey ?? .random()
         var payload = frame.data

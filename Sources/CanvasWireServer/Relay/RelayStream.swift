@@ -3,30 +3,6 @@ import CoreMetrics
 import NIOCore
 import Synchronization
 
-/// A connection that receives a stream's frames.
-protocol StreamViewer: AnyObject, Sendable {
-    var counters: ConnectionCounters { get }
-    var policy: DeliveryPolicy { get }
-    /// Hands a frame to the viewer; the viewer applies its policy on its own event loop.
-    func deliver(_ frame: Frame)
-    /// Hands a control message to the viewer, which sends it after any frame delivered before it.
-    func deliver(_ message: ControlMessage)
-}
-
-/// A connection that publishes a stream's frames.
-protocol StreamPublisher: AnyObject, Sendable {
-    var counters: ConnectionCounters { get }
-    /// Whether lossless viewers hold the stream back may have changed: the publisher asks
-    /// ``RelayStream/publisherMayRead`` on its own event loop and stops or resumes reading to match.
-    ///
-    /// The publisher is told to look rather than told the answer because these notices come from
-    /// every viewer's event loop and can arrive out of order: a "stop" decided on one loop may run
-    /// after a "resume" decided later on another, which left a publisher paused for good with no
-    /// viewer behind. The stream's state cannot be out of order, so whichever notice runs last reads
-    /// the truth.
-    func readingConditionChanged()
-}
-
 /// One named stream: its publisher, its viewers and its latest frame.
 ///
 /// The publisher's event loop calls ``publish(_:)``; viewers live on any loop. The lock guards only
@@ -38,8 +14,8 @@ final class RelayStream: Sendable {
 
     private struct State {
         var latest: Frame?
-        var publisher: (any StreamPublisher)?
-        var viewers: [ObjectIdentifier: any StreamViewer] = [:]
+        var publisher: (any RelayPublisher)?
+        var viewers: [ObjectIdentifier: any RelayViewer] = [:]
         /// Lossless viewers above their high-water mark; while any exist the publisher is not read.
         var stalledViewers: Set<ObjectIdentifier> = []
         var nextStampedSequence: UInt64 = 0
@@ -55,8 +31,8 @@ final class RelayStream: Sendable {
     // MARK: Publisher
 
     /// Makes `publisher` the stream's only publisher. Returns `false` if another one is attached.
-    func attach(publisher: any StreamPublisher) -> Bool {
-        let attached: (viewers: [any StreamViewer], paused: Bool)? = state.withLock { state in
+    func attach(publisher: any RelayPublisher) -> Bool {
+        let attached: (viewers: [any RelayViewer], paused: Bool)? = state.withLock { state in
             guard state.publisher == nil else { return nil }
             state.publisher = publisher
             return (Array(state.viewers.values), !state.stalledViewers.isEmpty)
@@ -67,8 +43,8 @@ final class RelayStream: Sendable {
         return true
     }
 
-    func detach(publisher: any StreamPublisher) {
-        let viewers: [any StreamViewer]? = state.withLock { state in
+    func detach(publisher: any RelayPublisher) {
+        let viewers: [any RelayViewer]? = state.withLock { state in
             guard let current = state.publisher, current === publisher else { return nil }
             state.publisher = nil
             return Array(state.viewers.values)
@@ -107,14 +83,14 @@ final class RelayStream: Sendable {
     // MARK: Viewers
 
     /// Adds a viewer and returns what it must be sent first: the latest frame, if any.
-    func attach(viewer: any StreamViewer) -> (latest: Frame?, publisherConnected: Bool) {
+    func attach(viewer: any RelayViewer) -> (latest: Frame?, publisherConnected: Bool) {
         state.withLock { state in
             state.viewers[ObjectIdentifier(viewer)] = viewer
             return (state.latest, state.publisher != nil)
         }
     }
 
-    func detach(viewer: any StreamViewer) {
+    func detach(viewer: any RelayViewer) {
         let resume = state.withLock { state in
             state.viewers[ObjectIdentifier(viewer)] = nil
             return state.stalledViewers.remove(ObjectIdentifier(viewer)) != nil && state.stalledViewers.isEmpty
@@ -124,7 +100,7 @@ final class RelayStream: Sendable {
     }
 
     /// A lossless viewer went above its high-water mark: stop reading the publisher.
-    func viewerStalled(_ viewer: any StreamViewer) {
+    func viewerStalled(_ viewer: any RelayViewer) {
         let pause = state.withLock { state in
             state.stalledViewers.insert(ObjectIdentifier(viewer)).inserted && state.stalledViewers.count == 1
                 ? state.publisher : nil
@@ -133,7 +109,7 @@ final class RelayStream: Sendable {
     }
 
     /// A lossless viewer drained to its low-water mark: read the publisher again once no viewer is stalled.
-    func viewerRecovered(_ viewer: any StreamViewer) {
+    func viewerRecovered(_ viewer: any RelayViewer) {
         let resume = state.withLock { state in
             state.stalledViewers.remove(ObjectIdentifier(viewer)) != nil && state.stalledViewers.isEmpty
                 ? state.publisher : nil

@@ -21,9 +21,16 @@ final class ServerMetrics: Sendable {
         bufferedAmount = CoreMetrics.Gauge(label: "canvaswire_buffered_amount_bytes", dimensions: [], factory: factory)
     }
 
-    func connectionOpened(role: SessionRole) { meter(for: role).increment() }
+    /// What a connection counted in `canvaswire_connections` does.
+    enum ConnectionRole {
+        case publisher
+        case viewer
+        case echo
+    }
 
-    func connectionClosed(role: SessionRole) { meter(for: role).decrement() }
+    func connectionOpened(role: ConnectionRole) { meter(for: role).increment() }
+
+    func connectionClosed(role: ConnectionRole) { meter(for: role).decrement() }
 
     /// The Prometheus text exposition, with per-stream `bufferedAmount` gauges refreshed from `streams`.
     func exposition(streams: [StreamSnapshot]) -> [UInt8] {
@@ -45,7 +52,7 @@ final class ServerMetrics: Sendable {
         return output
     }
 
-    private func meter(for role: SessionRole) -> Meter {
+    private func meter(for role: ConnectionRole) -> Meter {
         switch role {
         case .publisher: publishers
         case .viewer: viewers

@@ -1,4 +1,4 @@
-import CanvasWireCore
+@testable import CanvasWireWebSocket
 import Testing
 
 @Suite struct WebSocketMaskingTests {

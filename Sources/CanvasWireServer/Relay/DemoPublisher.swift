@@ -6,7 +6,7 @@ import NIOCore
 ///
 /// It is an ordinary publisher of its stream, so lossless viewers pause it like any other.
 /// Confined to its event loop.
-final class DemoPublisher: StreamPublisher, @unchecked Sendable {
+final class DemoPublisher: RelayPublisher, @unchecked Sendable {
     let counters: ConnectionCounters
     private let stream: RelayStream
     private let size: FrameSize

@@ -5,7 +5,7 @@ import NIOWebSocket
 /// the server frames untrusted bytes itself (see ``IncrementalFrameDecoder``), so its parser must
 /// give the same frames however the socket happens to cut the stream.
 ///
-/// SPI, not API, like ``RequestParsing``: reachable only with `@_spi(Fuzzing) import CanvasWireServer`.
+/// SPI, not API, like ``RequestParsing``: reachable only with `@_spi(Fuzzing) import CanvasWireWebSocket`.
 @_spi(Fuzzing)
 public enum FrameDecoding {
     /// A frame put back together from the parts the parser handed on.

@@ -1,82 +1,12 @@
-import NIOCore
+package import NIOCore
 import NIOWebSocket
 
-/// What ``IncrementalFrameDecoder`` hands on: control frames whole, data frames as a header followed
-/// by their payload in the pieces the socket delivered.
-enum IncomingFramePart {
-    /// A ping, pong or close frame (or a reserved control opcode), complete: at most 125 bytes.
-    case control(WebSocketFrame)
-    /// The start of a text, binary or continuation frame (or a reserved data opcode). Its payload
-    /// follows in ``payload(_:maskOffset:endsFrame:)`` parts, at least one, empty for an empty frame.
-    case dataFrame(IncomingFrameHeader)
-    /// Payload bytes of the current data frame, still masked: a slice of the read buffer, not a copy.
-    /// `maskOffset` is where the slice starts within the frame's payload, since masking is positional.
-    case payload(ByteBuffer, maskOffset: Int, endsFrame: Bool)
-}
-
-/// The fields of a WebSocket frame header (RFC 6455 5.2).
-struct IncomingFrameHeader: Equatable {
-    var fin: Bool
-    var rsv1: Bool
-    var rsv2: Bool
-    var rsv3: Bool
-    var opcode: WebSocketOpcode
-    var maskKey: WebSocketMaskingKey?
-    var length: Int
-
-    /// RFC 6455 5.5: control opcodes have the high bit of the opcode set.
-    var isControl: Bool { UInt8(webSocketOpcode: opcode) & 0x8 != 0 }
-}
-
-/// Why the decoder stopped reading frames; the session closes with `closeCode`.
-struct IncomingFrameError: Error, Equatable {
-    var closeCode: WebSocketErrorCode
-    var reason: String
-}
-
-/// Decodes client frames without gathering them: a data frame's payload is passed on slice by slice
-/// as each socket read delivers it.
-///
-/// NIO's `WebSocketFrameDecoder` (a `ByteToMessageDecoder`) emits a frame only once all of it is in
-/// one buffer, so every read after the first is copied onto the end of that buffer: for a 1080p
-/// frame, 8 MB memmoved and then copied again when the session unmasks it into the message. Here the
-/// session unmasks straight from the read buffers into the message, one copy instead of two, and the
-/// read buffer is free for NIO to reuse at the next read. The handshake stays NIO's
-/// (`NIOWebSocketServerUpgrader`), and so does everything the server sends (`WebSocketFrameEncoder`).
-///
-/// It applies the checks NIO's decoder applies (RFC 6455 5.2 and 5.5): control frames are not
-/// fragmented and carry at most 125 bytes, lengths use at most 63 bits, and no frame is larger than
-/// `maxFrameSize`. Masking, reserved bits and opcodes are the session's to judge.
-final class IncrementalFrameDecoder: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = IncomingFramePart
-
-    private var parser: IncomingFrameParser
-    /// After a protocol error the byte stream cannot be framed again; the rest is ignored.
-    private var failed = false
-
-    init(maxFrameSize: Int) {
-        parser = IncomingFrameParser(maxFrameSize: maxFrameSize)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
-        var buffer = unwrapInboundIn(data)
-        do {
-            try parser.parse(&buffer) { context.fireChannelRead(wrapInboundOut($0)) }
-        } catch {
-            failed = true
-            context.fireErrorCaught(error)
-        }
-    }
-}
-
 /// The decoder's state machine, apart from any channel so that tests and the fuzzer drive it directly.
-struct IncomingFrameParser {
+package struct IncomingFrameParser {
     /// 2 bytes, a 64-bit length and a masking key.
     static let maxHeaderLength = 14
 
-    let maxFrameSize: Int
+    package let maxFrameSize: Int
     /// Header bytes of the next frame that arrived at the end of a read.
     private var partialHeader: [UInt8] = []
     /// The data frame whose payload is arriving, and how much of it has.
@@ -84,7 +14,7 @@ struct IncomingFrameParser {
     /// The control frame whose payload is arriving.
     private var controlFrame: (header: IncomingFrameHeader, payload: ByteBuffer)?
 
-    init(maxFrameSize: Int) {
+    package init(maxFrameSize: Int) {
         self.maxFrameSize = maxFrameSize
         partialHeader.reserveCapacity(Self.maxHeaderLength)
     }
@@ -92,7 +22,7 @@ struct IncomingFrameParser {
     /// Consumes all of `buffer`, handing each part to `emit` as soon as it is complete.
     ///
     /// - Throws: At the first header that breaks RFC 6455 framing; the parser must not be fed again.
-    mutating func parse(
+    package mutating func parse(
         _ buffer: inout ByteBuffer, emit: (IncomingFramePart) -> Void
     ) throws(IncomingFrameError) {
         while buffer.readableBytes > 0 {
@@ -191,23 +121,5 @@ struct IncomingFrameParser {
             )
         }
         return (header, headerLength)
-    }
-}
-
-extension WebSocketFrame {
-    fileprivate init(_ header: IncomingFrameHeader, data: ByteBuffer) {
-        self.init(
-            fin: header.fin, rsv1: header.rsv1, rsv2: header.rsv2, rsv3: header.rsv3,
-            opcode: header.opcode, maskKey: header.maskKey, data: data
-        )
-    }
-}
-
-extension WebSocketMaskingKey {
-    /// The key as it applies from `offset` bytes into a payload: masking uses key byte `i % 4` for
-    /// payload byte `i`, so a piece that starts mid-payload starts mid-key.
-    func startingAt(offset: Int) -> WebSocketMaskingKey {
-        let shift = offset & 3
-        return WebSocketMaskingKey((0..<4).map { self[(shift + $0) & 3] })!
     }
 }

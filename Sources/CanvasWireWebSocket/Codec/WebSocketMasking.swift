@@ -4,15 +4,15 @@
 /// XORed back. For a 1080p RGBA frame that is 8 MB per message in each direction, so the byte-at-a-time
 /// loop of the WebSocket library dominated the time a frame spent in the relay; this works on 64-bit
 /// words, which the compiler also vectorises.
-public enum WebSocketMasking {
+package enum WebSocketMasking {
     /// XORs `bytes` in place with `key`, key byte 0 applied to the first byte.
-    public static func apply(key: (UInt8, UInt8, UInt8, UInt8), to bytes: UnsafeMutableRawBufferPointer) {
+    package static func apply(key: (UInt8, UInt8, UInt8, UInt8), to bytes: UnsafeMutableRawBufferPointer) {
         copy(from: UnsafeRawBufferPointer(bytes), to: bytes, key: key)
     }
 
     /// Writes `source` XORed with `key` into `destination`, which must be at least as long. Source and
     /// destination may be the same memory.
-    public static func copy(
+    package static func copy(
         from source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawBufferPointer,
         key: (UInt8, UInt8, UInt8, UInt8)
     ) {

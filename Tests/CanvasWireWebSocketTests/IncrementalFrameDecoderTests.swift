@@ -3,7 +3,7 @@ import NIOEmbedded
 import NIOWebSocket
 import Testing
 
-@testable import CanvasWireServer
+@testable import CanvasWireWebSocket
 
 /// The server's frame decoder against frames encoded by NIO's own encoder, cut into reads of every
 /// size: whatever the cuts, the payload pieces must put the original frames back together.

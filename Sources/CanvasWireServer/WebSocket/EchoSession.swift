@@ -1,0 +1,67 @@
+import CanvasWireCore
+import CanvasWireWebSocket
+import NIOCore
+import NIOWebSocket
+
+/// `WS /echo`: every message comes back unchanged, text as text and binary as binary, up to the
+/// server's payload limit (round trips and conformance suites need large messages of both kinds).
+///
+/// A peer that sends faster than it reads is not read while its echoes sit above the high-water mark,
+/// so the echo costs the server no more than that much memory. Confined to its channel's event loop.
+final class EchoSession: WebSocketEndpointDelegate {
+    private let server: ServerContext
+    private let limit: Int
+    private var outbox: ViewerOutbox
+    private var message: MessageAssembly?
+
+    init(server: ServerContext) {
+        let configuration = server.configuration
+        self.server = server
+        self.limit = configuration.limits.maxPayloadBytes
+        self.outbox = ViewerOutbox(
+            policy: .all, highWaterMark: configuration.highWaterMark, lowWaterMark: configuration.lowWaterMark
+        )
+    }
+
+    var maxTextMessageBytes: Int { limit }
+
+    func webSocketDidOpen(_ endpoint: WebSocketEndpointHandler) {
+        server.metrics.connectionOpened(role: .echo)
+    }
+
+    func webSocketDidClose(_ endpoint: WebSocketEndpointHandler, peerClose: ClosePayload?, wasClean: Bool) {
+        server.metrics.connectionClosed(role: .echo)
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveText text: ByteBuffer) {
+        endpoint.send(.text, text)
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didStartBinaryMessage start: WebSocketEndpoint.MessageStart) {
+        let capacity = start.isSingleFrame ? min(start.firstFrameLength, limit) : 0
+        message = MessageAssembly(kind: .echo(limit: limit), buffer: endpoint.allocator.buffer(capacity: capacity))
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveBinary piece: MessagePiece, endsMessage: Bool) {
+        guard var assembly = message else { return }
+        message = nil  // keeps the buffer uniquely referenced while it grows
+        do throws(FrameError) {
+            try assembly.append(piece)
+        } catch {
+            return endpoint.refuse(error)
+        }
+        if endsMessage {
+            endpoint.send(.binary, assembly.buffer)
+        } else {
+            message = assembly
+        }
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didQueue bytes: Int) {
+        if outbox.didQueue(bytes: bytes) == .stalled { endpoint.setReading(false) }
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didWrite bytes: Int, opcode: WebSocketOpcode, succeeded: Bool) {
+        if outbox.didWrite(bytes: bytes).stallChange == .recovered { endpoint.setReading(true) }
+    }
+}

@@ -1,0 +1,145 @@
+import CanvasWireCore
+import CanvasWireWebSocket
+import Logging
+import NIOCore
+
+/// A publisher's connection: each binary message it sends becomes a frame of its stream.
+///
+/// Confined to its channel's event loop; the `@unchecked Sendable` conformance exists for the notices
+/// viewers on other loops send through ``readingConditionChanged()``, which hop onto that loop.
+final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchecked Sendable {
+    let counters: ConnectionCounters
+    private let stream: RelayStream
+    private let bareSize: FrameSize?
+    private let server: ServerContext
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+    private var endpoint: WebSocketEndpointHandler?
+    private var message: MessageAssembly?
+    private var lastPublishedSequence: UInt64?
+    private var attached = false
+
+    init(stream: RelayStream, bareSize: FrameSize?, server: ServerContext, eventLoop: any EventLoop, logger: Logger) {
+        self.stream = stream
+        self.bareSize = bareSize
+        self.server = server
+        self.eventLoop = eventLoop
+        self.counters = ConnectionCounters(id: server.nextConnectionID())
+        var logger = logger
+        logger[metadataKey: "connection"] = "\(counters.id)"
+        self.logger = logger
+    }
+
+    var maxTextMessageBytes: Int { ServerContext.maxControlMessageBytes }
+
+    func webSocketDidOpen(_ endpoint: WebSocketEndpointHandler) {
+        self.endpoint = endpoint
+        server.metrics.connectionOpened(role: .publisher)
+        guard stream.attach(publisher: self) else {
+            endpoint.close(code: 1008, reason: "stream \"\(stream.name)\" already has a publisher")
+            return
+        }
+        attached = true
+        logger.info("publisher connected", metadata: ["stream": "\(stream.name)"])
+        endpoint.send(.hello(server.hello(stream: stream, size: stream.latestFrame?.header.size, policy: nil)))
+    }
+
+    func webSocketDidClose(_ endpoint: WebSocketEndpointHandler, peerClose: ClosePayload?, wasClean: Bool) {
+        if attached { stream.detach(publisher: self) }
+        server.registry.releaseIfUnused(stream)
+        server.metrics.connectionClosed(role: .publisher)
+        logger.debug("connection closed")
+        self.endpoint = nil
+    }
+
+    func webSocketIsClosing(_ endpoint: WebSocketEndpointHandler) {
+        message = nil
+    }
+
+    // MARK: Messages
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveText text: ByteBuffer) {
+        let control: ControlMessage
+        do throws(FrameError) {
+            control = try ControlMessage(parsing: String(decoding: text.readableBytesView, as: UTF8.self))
+        } catch {
+            return refuse(error)
+        }
+        if case .end(let end) = control {
+            logger.info("publisher ended its stream", metadata: ["stream": "\(stream.name)"])
+            stream.end(lastSequence: end.lastSequence ?? lastPublishedSequence)
+        }
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didStartBinaryMessage start: WebSocketEndpoint.MessageStart) {
+        if let bareSize {
+            var buffer = endpoint.allocator.buffer(capacity: FrameHeader.v1Length + bareSize.rgbaByteCount)
+            buffer.writeRepeatingByte(0, count: FrameHeader.v1Length)  // the header is stamped at the end
+            message = MessageAssembly(kind: .bare(expected: bareSize.rgbaByteCount), buffer: buffer)
+        } else {
+            let reader = FrameMessageReader(limits: server.configuration.limits)
+            message = MessageAssembly(kind: .frame(reader), buffer: endpoint.allocator.buffer(capacity: 0))
+        }
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveBinary piece: MessagePiece, endsMessage: Bool) {
+        guard var assembly = message else { return }
+        message = nil  // keeps the buffer uniquely referenced while it grows
+        do throws(FrameError) {
+            try assembly.append(piece)
+        } catch {
+            return refuse(error)
+        }
+        guard endsMessage else {
+            message = assembly
+            return
+        }
+        finish(&assembly)
+    }
+
+    /// Takes `assembly` inout so that stamping a bare frame's header writes into the one buffer.
+    private func finish(_ assembly: inout MessageAssembly) {
+        switch assembly.kind {
+        case .frame(let reader):
+            do throws(FrameError) {
+                publish(Frame(header: try reader.finish(), message: assembly.buffer))
+            } catch {
+                refuse(error)
+            }
+        case .bare(let expected):
+            let payload = assembly.buffer.readableBytes - FrameHeader.v1Length
+            guard payload == expected, let size = bareSize else {
+                return refuse(.payloadSizeMismatch(expected: expected, actual: payload))
+            }
+            let header = FrameHeader(
+                pixelFormat: .rgba8, width: size.width, height: size.height,
+                sequence: stream.stampSequence(), captureTimeMicros: WallClock.microsecondsNow()
+            )
+            assembly.stamp(header)
+            publish(Frame(header: header, message: assembly.buffer))
+        case .echo:
+            preconditionFailure("a publisher assembles frames, not echoes")
+        }
+    }
+
+    private func publish(_ frame: Frame) {
+        lastPublishedSequence = frame.header.sequence
+        counters.countSentFrame()
+        stream.publish(frame)
+    }
+
+    private func refuse(_ error: FrameError) {
+        logger.notice("refused message: \(error)")
+        endpoint?.refuse(error)
+    }
+
+    // MARK: Backpressure
+
+    func readingConditionChanged() {
+        if eventLoop.inEventLoop {
+            endpoint?.setReading(stream.publisherMayRead)
+        } else {
+            eventLoop.execute { self.endpoint?.setReading(self.stream.publisherMayRead) }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import CanvasWireCore
+import CanvasWireWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// A viewer's connection: it receives its stream's frames through a ``ViewerOutbox``, which decides
+/// from the connection's `bufferedAmount` what to send now, what to hold and what to drop.
+///
+/// Confined to its channel's event loop; the `@unchecked Sendable` conformance exists for the
+/// deliveries the publisher's loop makes through ``deliver(_:)``, which hop onto that loop.
+final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Sendable {
+    let counters: ConnectionCounters
+    let policy: DeliveryPolicy
+    private let stream: RelayStream
+    private let server: ServerContext
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+    private var endpoint: WebSocketEndpointHandler?
+    private var outbox: ViewerOutbox
+    private var stallTimer: Scheduled<Void>?
+
+    init(stream: RelayStream, policy: DeliveryPolicy, server: ServerContext, eventLoop: any EventLoop, logger: Logger) {
+        self.stream = stream
+        self.policy = policy
+        self.server = server
+        self.eventLoop = eventLoop
+        self.counters = ConnectionCounters(id: server.nextConnectionID())
+        self.outbox = ViewerOutbox(
+            policy: policy,
+            highWaterMark: server.configuration.highWaterMark,
+            lowWaterMark: server.configuration.lowWaterMark
+        )
+        var logger = logger
+        logger[metadataKey: "connection"] = "\(counters.id)"
+        self.logger = logger
+    }
+
+    var maxTextMessageBytes: Int { ServerContext.maxControlMessageBytes }
+
+    func webSocketDidOpen(_ endpoint: WebSocketEndpointHandler) {
+        self.endpoint = endpoint
+        server.metrics.connectionOpened(role: .viewer)
+        let (latest, publisherConnected) = stream.attach(viewer: self)
+        logger.info("viewer connected", metadata: ["stream": "\(stream.name)", "policy": "\(policy)"])
+        endpoint.send(.hello(server.hello(stream: stream, size: latest?.header.size, policy: policy)))
+        endpoint.send(.publisher(.init(connected: publisherConnected)))
+        if let latest { offer(latest) }
+    }
+
+    func webSocketDidClose(_ endpoint: WebSocketEndpointHandler, peerClose: ClosePayload?, wasClean: Bool) {
+        stallTimer?.cancel()
+        stream.detach(viewer: self)
+        server.registry.releaseIfUnused(stream)
+        server.metrics.connectionClosed(role: .viewer)
+        logger.debug("connection closed")
+        self.endpoint = nil
+    }
+
+    // MARK: What the viewer sends
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveText text: ByteBuffer) {
+        do throws(FrameError) {
+            _ = try ControlMessage(parsing: String(decoding: text.readableBytesView, as: UTF8.self))
+        } catch {
+            logger.notice("refused message: \(error)")
+            endpoint.refuse(error)
+        }
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didStartBinaryMessage start: WebSocketEndpoint.MessageStart) {
+        endpoint.close(code: 1003, reason: "viewers do not send binary messages")
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveBinary piece: MessagePiece, endsMessage: Bool) {}
+
+    // MARK: Delivery
+
+    /// Hands a frame to this viewer from any event loop.
+    func deliver(_ frame: Frame) {
+        onLoop { $0.offer(frame) }
+    }
+
+    /// Hands a control message to this viewer from any event loop, after everything delivered before it.
+    func deliver(_ message: ControlMessage) {
+        onLoop { session in
+            if case .end = message, let held = session.outbox.flush() { session.write(held) }
+            session.endpoint?.send(message)
+        }
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (ViewerSession) -> Void) {
+        if eventLoop.inEventLoop {
+            body(self)
+        } else {
+            eventLoop.execute { body(self) }
+        }
+    }
+
+    private func offer(_ frame: Frame) {
+        guard let delivery = outbox.offer(frame) else {
+            counters.droppedFrames = outbox.droppedTotal
+            return
+        }
+        write(delivery)
+    }
+
+    private func write(_ delivery: ViewerOutbox.Delivery) {
+        guard let endpoint, endpoint.isOpen else { return }
+        if let dropped = delivery.dropped {
+            stream.recordDropped(dropped.count)
+            counters.droppedFrames = dropped.total
+            endpoint.send(.dropped(dropped))
+        }
+        counters.countSentFrame()
+        stream.recordSent(delivery.frame)
+        endpoint.send(.binary, delivery.frame.message)
+    }
+
+    // MARK: bufferedAmount
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didQueue bytes: Int) {
+        handle(outbox.didQueue(bytes: bytes))
+        counters.bufferedAmount = outbox.bufferedAmount
+    }
+
+    func webSocket(_ endpoint: WebSocketEndpointHandler, didWrite bytes: Int, opcode: WebSocketOpcode, succeeded: Bool) {
+        let (delivery, change) = outbox.didWrite(bytes: bytes)
+        counters.bufferedAmount = outbox.bufferedAmount
+        handle(change)
+        if let delivery { write(delivery) }
+    }
+
+    private func handle(_ change: ViewerOutbox.StallChange?) {
+        switch change {
+        case .stalled:
+            stream.viewerStalled(self)
+            let timeout = server.configuration.stallTimeout
+            stallTimer = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
+                self.logger.notice("closing lossless viewer that stayed above its high-water mark for \(timeout)")
+                self.endpoint?.close(code: 1008, reason: "lossless viewer stalled for \(timeout)")
+            }
+        case .recovered:
+            stallTimer?.cancel()
+            stallTimer = nil
+            stream.viewerRecovered(self)
+        case nil:
+            break
+        }
+    }
+}
