@@ -128,7 +128,10 @@ let package = Package(
                 "CanvasWireClient",
                 "CanvasWireServer",
                 "CanvasWireCore",
+                "CanvasWireWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -35,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var pingInterval: Duration
     /// A WebSocket peer that sends nothing (not even a pong) for this long is closed.
     public var deadPeerTimeout: Duration
+    /// How long the server waits for a peer's close frame after sending its own (or, after a protocol
+    /// error, for the peer to hang up) before it closes the TCP connection regardless.
+    public var closeTimeout: Duration
     /// Whether `WS /echo` is served.
     public var echoEnabled: Bool
     /// Whether the built-in animated `demo` stream runs.
@@ -57,6 +60,7 @@ public struct ServerConfiguration: Sendable {
         handshakeTimeout: Duration = .seconds(10),
         pingInterval: Duration = .seconds(20),
         deadPeerTimeout: Duration = .seconds(60),
+        closeTimeout: Duration = .seconds(3),
         echoEnabled: Bool = true,
         demoStream: DemoStreamConfiguration? = DemoStreamConfiguration()
     ) {
@@ -75,6 +79,7 @@ public struct ServerConfiguration: Sendable {
         self.handshakeTimeout = handshakeTimeout
         self.pingInterval = pingInterval
         self.deadPeerTimeout = deadPeerTimeout
+        self.closeTimeout = closeTimeout
         self.echoEnabled = echoEnabled
         self.demoStream = demoStream
     }

@@ -34,7 +34,8 @@ final class ServerContext: Sendable {
     var endpointConfiguration: WebSocketEndpointHandler.Configuration {
         WebSocketEndpointHandler.Configuration(
             endpoint: WebSocketEndpoint.Configuration(role: .server, deadPeerTimeout: TimeAmount(configuration.deadPeerTimeout)),
-            pingInterval: TimeAmount(configuration.pingInterval)
+            pingInterval: TimeAmount(configuration.pingInterval),
+            closeTimeout: TimeAmount(configuration.closeTimeout)
         )
     }
 

@@ -73,6 +73,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds of silence after which a WebSocket peer is considered dead and closed.")
     var deadPeerTimeout = 60.0
 
+    @Option(help: "Seconds to wait for a WebSocket peer's close frame (or, after a protocol error, for it to hang up) before closing the TCP connection.")
+    var closeTimeout = 3.0
+
     @Flag(help: "Do not serve the WS /echo endpoint.")
     var noEcho = false
 
@@ -149,6 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
             handshakeTimeout: .milliseconds(Int(handshakeTimeout * 1000)),
             pingInterval: .milliseconds(Int(pingInterval * 1000)),
             deadPeerTimeout: .milliseconds(Int(deadPeerTimeout * 1000)),
+            closeTimeout: .milliseconds(Int(closeTimeout * 1000)),
             echoEnabled: !noEcho,
             demoStream: noDemo ? nil : DemoStreamConfiguration(size: FrameSize(parsing: demoSize)!)
         )
