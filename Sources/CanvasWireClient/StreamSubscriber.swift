@@ -6,7 +6,8 @@ public enum StreamEvent: Sendable {
     case frame(ReceivedFrame)
     /// The server skipped frames for this (`latest`) viewer.
     case dropped(ControlMessage.Dropped)
-    case publisherConnected(Bool)
+    /// A publisher joined or left; every frame after this event belongs to the run it names.
+    case publisher(ControlMessage.PublisherState)
     /// The publisher ended its finite stream.
     case end(ControlMessage.End)
 }
@@ -62,7 +63,7 @@ public struct StreamSubscriber: Sendable {
                     case .text(let text):
                         switch try ControlMessage(parsing: text) {
                         case .dropped(let dropped): return .dropped(dropped)
-                        case .publisher(let state): return .publisherConnected(state.connected)
+                        case .publisher(let state): return .publisher(state)
                         case .end(let end): return .end(end)
                         case .hello, .unknown: continue
                         }

@@ -29,6 +29,12 @@ public enum ControlMessage: Hashable, Sendable {
         /// Size of the stream's latest frame, absent while the stream has none.
         public var width: Int?
         public var height: Int?
+        /// To a publisher: the run it is sending, to continue after a reconnect (`?run=ID`). To a
+        /// viewer: the run the latest frame (sent right after the hello) belongs to; absent while the
+        /// stream has no frame.
+        public var run: String?
+        /// To a viewer: whether ``run`` is still live, ended, or interrupted.
+        public var runState: RunState?
         /// The viewer's delivery policy as sent (`latest` or `all`); absent for publishers. Kept as text
         /// so that a policy a later server adds still decodes; see ``deliveryPolicy``.
         public var policy: String?
@@ -39,14 +45,16 @@ public enum ControlMessage: Hashable, Sendable {
         public var server: String
 
         public init(
-            role: String, stream: String, size: FrameSize?, policy: DeliveryPolicy?, limits: FrameLimits,
-            highWaterMark: Int, server: String
+            role: String, stream: String, size: FrameSize?, run: String? = nil, runState: RunState? = nil,
+            policy: DeliveryPolicy?, limits: FrameLimits, highWaterMark: Int, server: String
         ) {
             self.protocol = 1
             self.role = role
             self.stream = stream
             self.width = size?.width
             self.height = size?.height
+            self.run = run
+            self.runState = runState
             self.policy = policy?.rawValue
             self.limits = Limits(limits)
             self.highWaterMark = highWaterMark
@@ -77,8 +85,13 @@ public enum ControlMessage: Hashable, Sendable {
     public struct End: Codable, Hashable, Sendable {
         /// Sequence number of the stream's last frame, absent if it sent none.
         public var lastSequence: UInt64?
+        /// Server to viewers: the run that ended.
+        public var run: String?
 
-        public init(lastSequence: UInt64?) { self.lastSequence = lastSequence }
+        public init(lastSequence: UInt64?, run: String? = nil) {
+            self.lastSequence = lastSequence
+            self.run = run
+        }
     }
 
     public struct Dropped: Codable, Hashable, Sendable {
@@ -95,8 +108,21 @@ public enum ControlMessage: Hashable, Sendable {
 
     public struct PublisherState: Codable, Hashable, Sendable {
         public var connected: Bool
+        /// The stream's current run: the one the connected publisher sends, or the one the publisher
+        /// that left was sending. Absent while the stream never had a publisher. Every frame after
+        /// this message belongs to it.
+        public var run: String?
+        public var runState: RunState?
+        /// With `connected`: the publisher reconnected and continues an interrupted run, so the frames
+        /// that follow carry on from the ones before, instead of starting a new run.
+        public var continued: Bool?
 
-        public init(connected: Bool) { self.connected = connected }
+        public init(connected: Bool, run: String? = nil, runState: RunState? = nil, continued: Bool? = nil) {
+            self.connected = connected
+            self.run = run
+            self.runState = runState
+            self.continued = continued
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-/// The name of a stream: 1 to 64 characters from `A-Z a-z 0-9 . _ -`.
+/// The name of a stream: 1 to 64 characters from `A-Z a-z 0-9 . _ -`, other than `.` and `..`.
 ///
-/// The alphabet is safe in a URL path, a file name and a Prometheus label without escaping.
+/// The alphabet is safe in a URL path, a file name and a Prometheus label without escaping; `.` and
+/// `..` are path segments that clients and proxies rewrite, so they cannot name a stream.
 public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertible {
     public static let maxLength = 64
 
@@ -9,7 +10,7 @@ public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertibl
     /// Returns `nil` unless `text` is a valid stream name.
     public init?(_ text: some StringProtocol) {
         guard (1...Self.maxLength).contains(text.utf8.count),
-            text.utf8.allSatisfy(Self.isAllowed)
+            text.utf8.allSatisfy(Self.isAllowed), text != ".", text != ".."
         else { return nil }
         rawValue = String(text)
     }

@@ -24,6 +24,7 @@ public final class CanvasWireServer: Sendable {
     private struct State {
         var channel: (any Channel)?
         var demo: DemoPublisher?
+        var expiry: RepeatedTask?
         var stopped: EventLoopPromise<Void>?
     }
 
@@ -67,15 +68,22 @@ public final class CanvasWireServer: Sendable {
         let stopped = group.next().makePromise(of: Void.self)
         var demo: DemoPublisher?
         if let demoConfiguration = configuration.demoStream,
-            let stream = context.registry.stream(named: demoConfiguration.name)
+            let stream = context.registry.checkOut(demoConfiguration.name)
         {
             demo = DemoPublisher(
                 stream: stream, configuration: demoConfiguration, eventLoop: group.next(), id: context.nextConnectionID()
             )
         }
+        // Unused streams are forgotten by a sweep rather than a timer per stream: it also catches a stream
+        // whose connection failed before it held it, and costs one pass over at most maxStreams a second.
+        let registry = context.registry
+        let expiry = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            registry.expireIdle()
+        }
         state.withLock {
             $0.channel = channel
             $0.demo = demo
+            $0.expiry = expiry
             $0.stopped = stopped
         }
         context.logger.info(
@@ -95,10 +103,11 @@ public final class CanvasWireServer: Sendable {
     /// Stops accepting connections, sends close 1001 to every client, lets in-flight writes finish
     /// (for at most `gracePeriod`), then releases the event loops.
     public func shutdown(gracePeriod: Duration = .seconds(5)) async {
-        let (channel, demo, stopped) = state.withLock { state in
-            defer { state.channel = nil; state.demo = nil; state.stopped = nil }
-            return (state.channel, state.demo, state.stopped)
+        let (channel, demo, expiry, stopped) = state.withLock { state in
+            defer { state = State() }
+            return (state.channel, state.demo, state.expiry, state.stopped)
         }
+        expiry?.cancel()
         guard let channel else { return }
         context.logger.info("shutting down: closing \(context.connections.count) connections")
         demo?.stop()
@@ -113,10 +122,10 @@ public final class CanvasWireServer: Sendable {
         for role: SessionRole, context: ServerContext, eventLoop: any EventLoop, logger: Logger
     ) -> any WebSocketEndpointDelegate {
         switch role {
-        case .publisher(let stream, let bareSize):
-            PublisherSession(stream: stream, bareSize: bareSize, server: context, eventLoop: eventLoop, logger: logger)
-        case .viewer(let stream, let policy):
-            ViewerSession(stream: stream, policy: policy, server: context, eventLoop: eventLoop, logger: logger)
+        case .publisher(let name, let bareSize, let run):
+            PublisherSession(stream: name, bareSize: bareSize, continuing: run, server: context, eventLoop: eventLoop, logger: logger)
+        case .viewer(let name, let policy):
+            ViewerSession(stream: name, policy: policy, server: context, eventLoop: eventLoop, logger: logger)
         case .echo:
             EchoSession(server: context)
         }

@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable {
     public var maxConnections: Int
     /// Streams that may exist at once; publishing or viewing a new name beyond it is refused.
     public var maxStreams: Int
+    /// How long a stream with no publisher and no viewers is kept (with its latest frame, for late
+    /// viewers and `latest.png`) before it is forgotten; zero forgets it as soon as it is unused.
+    public var streamIdleTimeout: Duration
     /// Time a new connection has to complete its HTTP request or WebSocket handshake.
     public var handshakeTimeout: Duration
     /// How often the server pings an idle WebSocket peer.
@@ -57,6 +60,7 @@ public struct ServerConfiguration: Sendable {
         tls: TLSConfiguration? = nil,
         maxConnections: Int = 4096,
         maxStreams: Int = 256,
+        streamIdleTimeout: Duration = .seconds(300),
         handshakeTimeout: Duration = .seconds(10),
         pingInterval: Duration = .seconds(20),
         deadPeerTimeout: Duration = .seconds(60),
@@ -76,6 +80,7 @@ public struct ServerConfiguration: Sendable {
         self.tls = tls
         self.maxConnections = maxConnections
         self.maxStreams = maxStreams
+        self.streamIdleTimeout = streamIdleTimeout
         self.handshakeTimeout = handshakeTimeout
         self.pingInterval = pingInterval
         self.deadPeerTimeout = deadPeerTimeout

@@ -20,7 +20,9 @@ final class ServerContext: Sendable {
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.metrics = ServerMetrics()
-        self.registry = StreamRegistry(maxStreams: configuration.maxStreams, metricsFactory: metrics.factory)
+        self.registry = StreamRegistry(
+            maxStreams: configuration.maxStreams, idleTimeout: configuration.streamIdleTimeout, metricsFactory: metrics.factory
+        )
         self.connections = ConnectionTracker()
         self.logger = logger
     }
@@ -39,12 +41,21 @@ final class ServerContext: Sendable {
         )
     }
 
+    /// Why a new stream cannot be served; the limit is checked again when the connection opens.
+    var tooManyStreams: String {
+        "the server already has its maximum of \(configuration.maxStreams) streams; try again when one has been unused for \(configuration.streamIdleTimeout)"
+    }
+
     /// The hello that opens a connection to `stream`; `policy` is `nil` for a publisher.
-    func hello(stream: RelayStream, size: FrameSize?, policy: DeliveryPolicy?) -> ControlMessage.Hello {
+    func hello(
+        stream: RelayStream, size: FrameSize?, run: (id: String, state: RunState)?, policy: DeliveryPolicy?
+    ) -> ControlMessage.Hello {
         .init(
             role: policy == nil ? "publisher" : "viewer",
             stream: stream.name.rawValue,
             size: size,
+            run: run?.id,
+            runState: run?.state,
             policy: policy,
             limits: configuration.limits,
             highWaterMark: configuration.highWaterMark,

@@ -230,7 +230,7 @@ final class BenchViewer: Sendable {
                     result.sawEnd = true
                     await subscriber.connection.close(code: 1000, reason: "bench done")
                     return result
-                case .publisherConnected:
+                case .publisher:
                     break
                 }
             }

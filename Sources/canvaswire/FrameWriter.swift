@@ -52,7 +52,7 @@ struct FrameWriter: Sendable {
             return .dropped(dropped.total)
         case .end:
             return .ended
-        case .publisherConnected:
+        case .publisher:
             return .ignored
         }
     }

@@ -61,8 +61,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most connections served at once.")
     var maxConnections = 4096
 
-    @Option(help: "Most streams that may exist at once.")
+    @Option(help: "Most streams that may exist at once (streams with no publisher and no viewers count until they expire).")
     var maxStreams = 256
+
+    @Option(help: "Seconds a stream with no publisher and no viewers keeps its latest frame before it is forgotten; 0 forgets it at once.")
+    var streamIdleTimeout = 300.0
 
     @Option(help: "Seconds a new connection has to send its request.")
     var handshakeTimeout = 10.0
@@ -97,6 +100,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard streamIdleTimeout >= 0 else {
+            throw ValidationError("--stream-idle-timeout must be 0 or more seconds, not \(streamIdleTimeout)")
         }
         guard lowWaterMark < highWaterMark else {
             throw ValidationError("--low-water-mark (\(lowWaterMark)) must be below --high-water-mark (\(highWaterMark))")
@@ -149,6 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
             tls: tls,
             maxConnections: maxConnections,
             maxStreams: maxStreams,
+            streamIdleTimeout: .milliseconds(Int(streamIdleTimeout * 1000)),
             handshakeTimeout: .milliseconds(Int(handshakeTimeout * 1000)),
             pingInterval: .milliseconds(Int(pingInterval * 1000)),
             deadPeerTimeout: .milliseconds(Int(deadPeerTimeout * 1000)),

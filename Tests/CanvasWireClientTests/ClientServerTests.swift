@@ -66,7 +66,7 @@ import Testing
                     case .end(let end):
                         ended = end
                         break loop
-                    case .dropped, .publisherConnected:
+                    case .dropped, .publisher:
                         continue
                     }
                 }

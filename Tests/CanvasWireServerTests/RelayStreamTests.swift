@@ -52,13 +52,13 @@ import Testing
 
     func makeStream() -> RelayStream {
         let name = StreamName("test")!
-        return RelayStream(name: name, metrics: StreamMetrics(stream: name, factory: NOOPMetricsHandler.instance))
+        return RelayStream(name: name, metrics: StreamMetrics(stream: name, factory: NOOPMetricsHandler.instance), makeRunID: { "run" })
     }
 
     func makeStreamWithTwoViewers() -> (RelayStream, QueuedPublisher, x: Viewer, y: Viewer) {
         let stream = makeStream()
         let publisher = QueuedPublisher(stream: stream)
-        #expect(stream.attach(publisher: publisher))
+        #expect(stream.attach(publisher: publisher, continuing: nil) != nil)
         let (x, y) = (Viewer(), Viewer())
         _ = stream.attach(viewer: x)
         _ = stream.attach(viewer: y)
@@ -107,7 +107,7 @@ import Testing
         _ = stream.attach(viewer: x)
         stream.viewerStalled(x)
         let publisher = QueuedPublisher(stream: stream)
-        #expect(stream.attach(publisher: publisher))
+        #expect(stream.attach(publisher: publisher, continuing: nil) != nil)
         defer { stream.detach(publisher: publisher) }  // the two refer to each other, as a session and its stream do
         #expect(publisher.queued == 1)
         publisher.runQueuedNotice()

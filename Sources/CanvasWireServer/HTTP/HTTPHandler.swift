@@ -56,7 +56,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchec
             let json = (try? JSONEncoder().encode(body)).map(Array.init) ?? Array("{}".utf8)
             send(.ok, body: json, contentType: "application/json", head: head, context: context)
         case .metrics:
-            let exposition = server.metrics.exposition(streams: server.registry.all.map { $0.snapshot() })
+            let exposition = server.metrics.exposition(streams: server.registry.all)
             send(.ok, body: exposition, contentType: "text/plain; version=0.0.4", head: head, context: context)
         case .latestPNG(let name):
             latestPNG(name, head: head, context: context)

@@ -41,7 +41,7 @@ public enum RequestParsing {
 extension SessionRole {
     fileprivate var kind: String {
         switch self {
-        case .publisher(_, let bareSize): bareSize.map { "publisher \($0)" } ?? "publisher"
+        case .publisher(_, let bareSize, _): bareSize.map { "publisher \($0)" } ?? "publisher"
         case .viewer(_, let policy): "viewer \(policy)"
         case .echo: "echo"
         }

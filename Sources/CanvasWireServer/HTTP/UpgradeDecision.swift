@@ -28,32 +28,30 @@ struct UpgradeDecision {
         case .publish(let name):
             try checkToken(head.headers, target: target)
             let bareSize = try bareSize(target)
-            return .publisher(try stream(name), bareSize: bareSize)
+            try checkRoom(for: name)
+            return .publisher(name, bareSize: bareSize, run: target.query["run"])
         case .view(let name):
             if configuration.tokenRequiredForViewers { try checkToken(head.headers, target: target) }
             let policyName = target.query["policy"] ?? DeliveryPolicy.latest.rawValue
             guard let policy = DeliveryPolicy(rawValue: policyName) else {
                 throw Refusal(status: .badRequest, reason: "policy must be latest or all, not \"\(policyName)\"")
             }
-            return .viewer(try stream(name), policy)
+            try checkRoom(for: name)
+            return .viewer(name, policy)
         case .invalidStreamName(let name):
             throw Refusal(
                 status: .badRequest,
-                reason: "invalid stream name \"\(name)\": use 1 to 64 characters from A-Z a-z 0-9 . _ -"
+                reason: "invalid stream name \"\(name)\": use 1 to 64 characters from A-Z a-z 0-9 . _ - (not . or ..)"
             )
         default:
             throw Refusal(status: .notFound, reason: "no WebSocket endpoint at \(target.path)")
         }
     }
 
-    private func stream(_ name: StreamName) throws(Refusal) -> RelayStream {
-        guard let stream = server.registry.stream(named: name) else {
-            throw Refusal(
-                status: .serviceUnavailable,
-                reason: "the server already has its maximum of \(server.configuration.maxStreams) streams"
-            )
+    private func checkRoom(for name: StreamName) throws(Refusal) {
+        guard server.registry.canServe(name) else {
+            throw Refusal(status: .serviceUnavailable, reason: server.tooManyStreams)
         }
-        return stream
     }
 
     private func bareSize(_ target: RequestTarget) throws(Refusal) -> FrameSize? {

@@ -32,19 +32,17 @@ final class ServerMetrics: Sendable {
 
     func connectionClosed(role: ConnectionRole) { meter(for: role).decrement() }
 
-    /// The Prometheus text exposition, with per-stream `bufferedAmount` gauges refreshed from `streams`.
-    func exposition(streams: [StreamSnapshot]) -> [UInt8] {
+    /// The Prometheus text exposition, with per-stream gauges refreshed from `streams`.
+    func exposition(streams: [RelayStream]) -> [UInt8] {
         var total = 0
         for stream in streams {
-            let connections = stream.viewers + (stream.publisher.map { [$0] } ?? [])
+            let snapshot = stream.snapshot()
+            let connections = snapshot.viewers + (snapshot.publisher.map { [$0] } ?? [])
             let sum = connections.reduce(0) { $0 + $1.bufferedAmount }
             total += sum
-            CoreMetrics.Gauge(label: "canvaswire_stream_buffered_amount_bytes", dimensions: [("stream", stream.name)], factory: factory)
-                .record(sum)
-            CoreMetrics.Gauge(label: "canvaswire_stream_viewers", dimensions: [("stream", stream.name)], factory: factory)
-                .record(stream.viewers.count)
-            CoreMetrics.Gauge(label: "canvaswire_stream_frames_per_second", dimensions: [("stream", stream.name)], factory: factory)
-                .record(stream.framesPerSecond)
+            stream.metrics.bufferedAmount.record(sum)
+            stream.metrics.viewers.record(snapshot.viewers.count)
+            stream.metrics.framesPerSecond.record(snapshot.framesPerSecond)
         }
         bufferedAmount.record(total)
         var output: [UInt8] = []

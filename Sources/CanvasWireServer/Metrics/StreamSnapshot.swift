@@ -1,3 +1,5 @@
+import CanvasWireCore
+
 /// One stream as `GET /streams` shows it.
 struct StreamSnapshot: Encodable, Sendable {
     var name: String
@@ -6,11 +8,14 @@ struct StreamSnapshot: Encodable, Sendable {
     var framesPerSecond: Double
     var framesIn: UInt64
     var lastSequence: UInt64?
+    /// The stream's current run and its state; `null` until a publisher has connected.
+    var run: String?
+    var runState: RunState?
     var publisher: ConnectionSnapshot?
     var viewers: [ConnectionSnapshot]
 
     private enum CodingKeys: String, CodingKey {
-        case name, width, height, framesPerSecond, framesIn, lastSequence, publisher, viewers
+        case name, width, height, framesPerSecond, framesIn, lastSequence, run, runState, publisher, viewers
     }
 
     /// Absent values are written as `null` rather than left out, so every stream has the same keys.
@@ -22,6 +27,8 @@ struct StreamSnapshot: Encodable, Sendable {
         try container.encode(framesPerSecond, forKey: .framesPerSecond)
         try container.encode(framesIn, forKey: .framesIn)
         try container.encode(lastSequence, forKey: .lastSequence)
+        try container.encode(run, forKey: .run)
+        try container.encode(runState, forKey: .runState)
         try container.encode(publisher, forKey: .publisher)
         try container.encode(viewers, forKey: .viewers)
     }

@@ -23,7 +23,7 @@ final class DemoPublisher: RelayPublisher, @unchecked Sendable {
         self.counters = ConnectionCounters(id: id)
         let interval = TimeAmount.nanoseconds(1_000_000_000 / Int64(max(1, configuration.framesPerSecond)))
         eventLoop.execute {
-            guard stream.attach(publisher: self) else { return }
+            guard stream.attach(publisher: self, continuing: nil) != nil else { return }
             self.task = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { _ in self.tick() }
         }
     }

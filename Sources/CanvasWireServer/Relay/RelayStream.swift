@@ -3,14 +3,15 @@ import CoreMetrics
 import NIOCore
 import Synchronization
 
-/// One named stream: its publisher, its viewers and its latest frame.
+/// One named stream: its publisher, its viewers, its runs and its latest frame.
 ///
 /// The publisher's event loop calls ``publish(_:)``; viewers live on any loop. The lock guards only
 /// bookkeeping: frames are handed to viewers after it is released, and each viewer hops to its own loop.
 final class RelayStream: Sendable {
     let name: StreamName
-    private let metrics: StreamMetrics
-    private let state = Mutex(State())
+    let metrics: StreamMetrics
+    private let makeRunID: @Sendable () -> String
+    private let state: Mutex<State>
 
     private struct State {
         var latest: Frame?
@@ -18,38 +19,83 @@ final class RelayStream: Sendable {
         var viewers: [ObjectIdentifier: any RelayViewer] = [:]
         /// Lossless viewers above their high-water mark; while any exist the publisher is not read.
         var stalledViewers: Set<ObjectIdentifier> = []
+        var runs = StreamRuns()
         var nextStampedSequence: UInt64 = 0
         var framesIn: UInt64 = 0
         var rate = FrameRateMeter()
+        /// Connections holding the stream (see ``StreamRegistry/checkOut(_:)``), and since when none has.
+        var users = 0
+        var idleSince: ContinuousClock.Instant?
     }
 
-    init(name: StreamName, metrics: StreamMetrics) {
+    /// What a viewer is told when it joins.
+    struct Welcome {
+        var latest: Frame?
+        /// The run the latest frame belongs to, and its state.
+        var latestRun: (id: String, state: RunState)?
+        var publisher: ControlMessage.PublisherState
+    }
+
+    init(name: StreamName, metrics: StreamMetrics, makeRunID: @escaping @Sendable () -> String) {
         self.name = name
         self.metrics = metrics
+        self.makeRunID = makeRunID
+        self.state = Mutex(State(idleSince: .now))
+    }
+
+    // MARK: Users
+
+    /// A connection holds the stream from now on; called under the registry's lock.
+    func checkOut() {
+        state.withLock { state in
+            state.users += 1
+            state.idleSince = nil
+        }
+    }
+
+    /// A connection no longer holds the stream.
+    func checkIn() {
+        state.withLock { state in
+            state.users -= 1
+            if state.users == 0 { state.idleSince = .now }
+        }
+    }
+
+    /// Whether no connection has held the stream since `cutoff` or earlier.
+    func isIdle(since cutoff: ContinuousClock.Instant) -> Bool {
+        state.withLock { state in state.idleSince.map { $0 <= cutoff } ?? false }
     }
 
     // MARK: Publisher
 
-    /// Makes `publisher` the stream's only publisher. Returns `false` if another one is attached.
-    func attach(publisher: any RelayPublisher) -> Bool {
-        let attached: (viewers: [any RelayViewer], paused: Bool)? = state.withLock { state in
-            guard state.publisher == nil else { return nil }
-            state.publisher = publisher
-            return (Array(state.viewers.values), !state.stalledViewers.isEmpty)
-        }
-        guard let (viewers, paused) = attached else { return false }
-        if paused { publisher.readingConditionChanged() }
-        viewers.forEach { $0.deliver(.publisher(.init(connected: true))) }
-        return true
+    /// Makes `publisher` the stream's only publisher, continuing run `continuing` if that is the
+    /// stream's interrupted current run and starting a new run otherwise. Returns the run, or `nil` if
+    /// another publisher is attached.
+    func attach(publisher: any RelayPublisher, continuing: String?) -> (run: String, continued: Bool)? {
+        let attached: (run: String, continued: Bool, message: ControlMessage, viewers: [any RelayViewer], paused: Bool)? =
+            state.withLock { state in
+                guard state.publisher == nil else { return nil }
+                state.publisher = publisher
+                let (run, continued) = state.runs.publisherAttached(continuing: continuing, newID: makeRunID)
+                if !continued { state.nextStampedSequence = 0 }
+                let message = ControlMessage.publisher(state.runs.publisherMessage(connected: true, continued: continued))
+                return (run, continued, message, Array(state.viewers.values), !state.stalledViewers.isEmpty)
+            }
+        guard let attached else { return nil }
+        if attached.paused { publisher.readingConditionChanged() }
+        attached.viewers.forEach { $0.deliver(attached.message) }
+        return (attached.run, attached.continued)
     }
 
     func detach(publisher: any RelayPublisher) {
-        let viewers: [any RelayViewer]? = state.withLock { state in
+        let detached: (message: ControlMessage, viewers: [any RelayViewer])? = state.withLock { state in
             guard let current = state.publisher, current === publisher else { return nil }
             state.publisher = nil
-            return Array(state.viewers.values)
+            state.runs.publisherDetached()
+            return (.publisher(state.runs.publisherMessage(connected: false)), Array(state.viewers.values))
         }
-        viewers?.forEach { $0.deliver(.publisher(.init(connected: false))) }
+        guard let detached else { return }
+        detached.viewers.forEach { $0.deliver(detached.message) }
     }
 
     /// The next sequence number for a bare-mode frame, which carries none of its own.
@@ -64,6 +110,7 @@ final class RelayStream: Sendable {
     func publish(_ frame: Frame) {
         let viewers = state.withLock { state in
             state.latest = frame
+            state.runs.framePublished()
             state.framesIn += 1
             state.nextStampedSequence = max(state.nextStampedSequence, frame.header.sequence &+ 1)
             state.rate.record(.now)
@@ -74,19 +121,23 @@ final class RelayStream: Sendable {
         for viewer in viewers { viewer.deliver(frame) }
     }
 
-    /// Tells every viewer the finite stream is complete.
+    /// Ends the current run and tells every viewer the finite stream is complete.
     func end(lastSequence: UInt64?) {
-        let viewers = state.withLock { Array($0.viewers.values) }
-        viewers.forEach { $0.deliver(.end(.init(lastSequence: lastSequence))) }
+        let (run, viewers) = state.withLock { state in (state.runs.ended(), Array(state.viewers.values)) }
+        viewers.forEach { $0.deliver(.end(.init(lastSequence: lastSequence, run: run))) }
     }
 
     // MARK: Viewers
 
-    /// Adds a viewer and returns what it must be sent first: the latest frame, if any.
-    func attach(viewer: any RelayViewer) -> (latest: Frame?, publisherConnected: Bool) {
+    /// Adds a viewer and returns what it must be told first.
+    func attach(viewer: any RelayViewer) -> Welcome {
         state.withLock { state in
             state.viewers[ObjectIdentifier(viewer)] = viewer
-            return (state.latest, state.publisher != nil)
+            return Welcome(
+                latest: state.latest,
+                latestRun: state.runs.latestFrameRun.flatMap { id in state.runs.latestFrameRunState.map { (id, $0) } },
+                publisher: state.runs.publisherMessage(connected: state.publisher != nil)
+            )
         }
     }
 
@@ -133,9 +184,6 @@ final class RelayStream: Sendable {
 
     var latestFrame: Frame? { state.withLock { $0.latest } }
 
-    /// Whether nothing refers to the stream any more, so the registry may forget it.
-    var isIdle: Bool { state.withLock { $0.publisher == nil && $0.viewers.isEmpty } }
-
     func snapshot() -> StreamSnapshot {
         state.withLock { state in
             StreamSnapshot(
@@ -145,6 +193,8 @@ final class RelayStream: Sendable {
                 framesPerSecond: state.rate.framesPerSecond(at: .now),
                 framesIn: state.framesIn,
                 lastSequence: state.latest?.header.sequence,
+                run: state.runs.current?.id,
+                runState: state.runs.current?.state,
                 publisher: state.publisher.map { ConnectionSnapshot($0.counters, policy: nil) },
                 viewers: state.viewers.values
                     .map { ConnectionSnapshot($0.counters, policy: $0.policy.rawValue) }

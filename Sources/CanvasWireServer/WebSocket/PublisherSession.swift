@@ -9,19 +9,26 @@ import NIOCore
 /// viewers on other loops send through ``readingConditionChanged()``, which hop onto that loop.
 final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchecked Sendable {
     let counters: ConnectionCounters
-    private let stream: RelayStream
+    private let name: StreamName
     private let bareSize: FrameSize?
+    private let continuing: String?
     private let server: ServerContext
     private let eventLoop: any EventLoop
     private let logger: Logger
     private var endpoint: WebSocketEndpointHandler?
+    /// The stream, held from the moment the connection opens until it closes.
+    private var stream: RelayStream?
     private var message: MessageAssembly?
     private var lastPublishedSequence: UInt64?
     private var attached = false
 
-    init(stream: RelayStream, bareSize: FrameSize?, server: ServerContext, eventLoop: any EventLoop, logger: Logger) {
-        self.stream = stream
+    init(
+        stream name: StreamName, bareSize: FrameSize?, continuing run: String?, server: ServerContext,
+        eventLoop: any EventLoop, logger: Logger
+    ) {
+        self.name = name
         self.bareSize = bareSize
+        self.continuing = run
         self.server = server
         self.eventLoop = eventLoop
         self.counters = ConnectionCounters(id: server.nextConnectionID())
@@ -35,18 +42,24 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
     func webSocketDidOpen(_ endpoint: WebSocketEndpointHandler) {
         self.endpoint = endpoint
         server.metrics.connectionOpened(role: .publisher)
-        guard stream.attach(publisher: self) else {
-            endpoint.close(code: 1008, reason: "stream \"\(stream.name)\" already has a publisher")
-            return
+        guard let stream = server.registry.checkOut(name) else {
+            return endpoint.close(code: 1013, reason: server.tooManyStreams)
+        }
+        self.stream = stream
+        guard let (run, continued) = stream.attach(publisher: self, continuing: continuing) else {
+            return endpoint.close(code: 1008, reason: "stream \"\(name)\" already has a publisher")
         }
         attached = true
-        logger.info("publisher connected", metadata: ["stream": "\(stream.name)"])
-        endpoint.send(.hello(server.hello(stream: stream, size: stream.latestFrame?.header.size, policy: nil)))
+        logger.info("publisher connected", metadata: ["stream": "\(name)", "run": "\(run)", "continued": "\(continued)"])
+        let hello = server.hello(stream: stream, size: stream.latestFrame?.header.size, run: (run, .live), policy: nil)
+        endpoint.send(.hello(hello))
     }
 
     func webSocketDidClose(_ endpoint: WebSocketEndpointHandler, peerClose: ClosePayload?, wasClean: Bool) {
-        if attached { stream.detach(publisher: self) }
-        server.registry.releaseIfUnused(stream)
+        if let stream {
+            if attached { stream.detach(publisher: self) }
+            server.registry.checkIn(stream)
+        }
         server.metrics.connectionClosed(role: .publisher)
         logger.debug("connection closed")
         self.endpoint = nil
@@ -65,8 +78,8 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         } catch {
             return refuse(error)
         }
-        if case .end(let end) = control {
-            logger.info("publisher ended its stream", metadata: ["stream": "\(stream.name)"])
+        if case .end(let end) = control, let stream, attached {
+            logger.info("publisher ended its stream", metadata: ["stream": "\(name)"])
             stream.end(lastSequence: end.lastSequence ?? lastPublishedSequence)
         }
     }
@@ -108,7 +121,7 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
             }
         case .bare(let expected):
             let payload = assembly.buffer.readableBytes - FrameHeader.v1Length
-            guard payload == expected, let size = bareSize else {
+            guard payload == expected, let size = bareSize, let stream else {
                 return refuse(.payloadSizeMismatch(expected: expected, actual: payload))
             }
             let header = FrameHeader(
@@ -123,6 +136,7 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
     }
 
     private func publish(_ frame: Frame) {
+        guard let stream, attached else { return }
         lastPublishedSequence = frame.header.sequence
         counters.countSentFrame()
         stream.publish(frame)
@@ -137,9 +151,14 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
 
     func readingConditionChanged() {
         if eventLoop.inEventLoop {
-            endpoint?.setReading(stream.publisherMayRead)
+            updateReading()
         } else {
-            eventLoop.execute { self.endpoint?.setReading(self.stream.publisherMayRead) }
+            eventLoop.execute { self.updateReading() }
         }
+    }
+
+    private func updateReading() {
+        guard let stream else { return }
+        endpoint?.setReading(stream.publisherMayRead)
     }
 }

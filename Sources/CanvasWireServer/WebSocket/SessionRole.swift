@@ -2,8 +2,9 @@ import CanvasWireCore
 
 /// What a WebSocket connection does, decided from its URL before the upgrade.
 enum SessionRole: Sendable {
-    /// Sends frames to a stream; `bareSize` is set for raw RGBA messages without a header.
-    case publisher(RelayStream, bareSize: FrameSize?)
-    case viewer(RelayStream, DeliveryPolicy)
+    /// Sends frames to a stream; `bareSize` is set for raw RGBA messages without a header, `run` when
+    /// the publisher asks to continue an interrupted run.
+    case publisher(StreamName, bareSize: FrameSize?, run: String?)
+    case viewer(StreamName, DeliveryPolicy)
     case echo
 }

@@ -12,16 +12,18 @@ import NIOWebSocket
 final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Sendable {
     let counters: ConnectionCounters
     let policy: DeliveryPolicy
-    private let stream: RelayStream
+    private let name: StreamName
     private let server: ServerContext
     private let eventLoop: any EventLoop
     private let logger: Logger
     private var endpoint: WebSocketEndpointHandler?
+    /// The stream, held from the moment the connection opens until it closes.
+    private var stream: RelayStream?
     private var outbox: ViewerOutbox
     private var stallTimer: Scheduled<Void>?
 
-    init(stream: RelayStream, policy: DeliveryPolicy, server: ServerContext, eventLoop: any EventLoop, logger: Logger) {
-        self.stream = stream
+    init(stream name: StreamName, policy: DeliveryPolicy, server: ServerContext, eventLoop: any EventLoop, logger: Logger) {
+        self.name = name
         self.policy = policy
         self.server = server
         self.eventLoop = eventLoop
@@ -41,17 +43,26 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
     func webSocketDidOpen(_ endpoint: WebSocketEndpointHandler) {
         self.endpoint = endpoint
         server.metrics.connectionOpened(role: .viewer)
-        let (latest, publisherConnected) = stream.attach(viewer: self)
-        logger.info("viewer connected", metadata: ["stream": "\(stream.name)", "policy": "\(policy)"])
-        endpoint.send(.hello(server.hello(stream: stream, size: latest?.header.size, policy: policy)))
-        endpoint.send(.publisher(.init(connected: publisherConnected)))
-        if let latest { offer(latest) }
+        guard let stream = server.registry.checkOut(name) else {
+            return endpoint.close(code: 1013, reason: server.tooManyStreams)
+        }
+        self.stream = stream
+        let welcome = stream.attach(viewer: self)
+        logger.info("viewer connected", metadata: ["stream": "\(name)", "policy": "\(policy)"])
+        // The hello describes the latest frame, which follows it; the publisher message then names
+        // the current run, to which every later frame belongs (docs/PROTOCOL.md, "Runs").
+        let hello = server.hello(stream: stream, size: welcome.latest?.header.size, run: welcome.latestRun, policy: policy)
+        endpoint.send(.hello(hello))
+        if let latest = welcome.latest { offer(latest) }
+        endpoint.send(.publisher(welcome.publisher))
     }
 
     func webSocketDidClose(_ endpoint: WebSocketEndpointHandler, peerClose: ClosePayload?, wasClean: Bool) {
         stallTimer?.cancel()
-        stream.detach(viewer: self)
-        server.registry.releaseIfUnused(stream)
+        if let stream {
+            stream.detach(viewer: self)
+            server.registry.checkIn(stream)
+        }
         server.metrics.connectionClosed(role: .viewer)
         logger.debug("connection closed")
         self.endpoint = nil
@@ -84,7 +95,13 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
     /// Hands a control message to this viewer from any event loop, after everything delivered before it.
     func deliver(_ message: ControlMessage) {
         onLoop { session in
-            if case .end = message, let held = session.outbox.flush() { session.write(held) }
+            // A held frame belongs to the run before this message: it goes first, whatever the buffer.
+            switch message {
+            case .end, .publisher:
+                if let held = session.outbox.flush() { session.write(held) }
+            default:
+                break
+            }
             session.endpoint?.send(message)
         }
     }
@@ -106,7 +123,7 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
     }
 
     private func write(_ delivery: ViewerOutbox.Delivery) {
-        guard let endpoint, endpoint.isOpen else { return }
+        guard let endpoint, endpoint.isOpen, let stream else { return }
         if let dropped = delivery.dropped {
             stream.recordDropped(dropped.count)
             counters.droppedFrames = dropped.total
@@ -134,7 +151,7 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
     private func handle(_ change: ViewerOutbox.StallChange?) {
         switch change {
         case .stalled:
-            stream.viewerStalled(self)
+            stream?.viewerStalled(self)
             let timeout = server.configuration.stallTimeout
             stallTimer = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
                 self.logger.notice("closing lossless viewer that stayed above its high-water mark for \(timeout)")
@@ -143,7 +160,7 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
         case .recovered:
             stallTimer?.cancel()
             stallTimer = nil
-            stream.viewerRecovered(self)
+            stream?.viewerRecovered(self)
         case nil:
             break
         }
