@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "CanvasWirePNG", targets: ["CanvasWirePNG"]),
         .library(name: "CanvasWireServer", targets: ["CanvasWireServer"]),
         .library(name: "CanvasWireClient", targets: ["CanvasWireClient"]),
+        .library(name: "CanvasWireTransfer", targets: ["CanvasWireTransfer"]),
+        .library(name: "CanvasWireBench", targets: ["CanvasWireBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -70,6 +72,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Sending and receiving files, folders and stdin streams: what `send`, `receive` and
+        // `convert` do, usable without the binary.
+        .target(
+            name: "CanvasWireTransfer",
+            dependencies: [
+                "CanvasWireCore",
+                "CanvasWirePNG",
+                "CanvasWireClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The load generator behind `canvaswire bench`, with its verified payloads and /proc figures.
+        .target(
+            name: "CanvasWireBench",
+            dependencies: [
+                "CanvasWireCore",
+                "CanvasWireServer",
+                "CanvasWireClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Parses options, builds a configuration, calls one library function and prints.
         .executableTarget(
             name: "canvaswire",
             dependencies: [
@@ -77,11 +105,11 @@ let package = Package(
                 "CanvasWirePNG",
                 "CanvasWireServer",
                 "CanvasWireClient",
-                .product(name: "NIOCore", package: "swift-nio"),
+                "CanvasWireTransfer",
+                "CanvasWireBench",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -107,6 +135,25 @@ let package = Package(
                 "CanvasWireCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanvasWireTransferTests",
+            dependencies: [
+                "CanvasWireTransfer",
+                "CanvasWireClient",
+                "CanvasWireServer",
+                "CanvasWireCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanvasWireCLITests",
+            dependencies: [
+                "canvaswire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,53 +1,33 @@
-import CanvasWireCore
+public import CanvasWireCore
 import CanvasWirePNG
 import Synchronization
 
-/// One frame's worth of sender input, before decoding.
-enum SourceItem: Sendable {
-    case file(String)
-    case png([UInt8], name: String)
-    case raw([UInt8], size: FrameSize, name: String)
+/// A sender's input: a lazy stream of items, produced only as fast as they are consumed, and how many
+/// there are when that is known (for a progress line's ETA).
+public struct FrameSource: Sendable {
+    public let items: AsyncThrowingStream<SourceItem, any Error>
+    /// The number of items, for finite file input; `nil` for streams and watched folders.
+    public let count: Int?
 
-    var name: String {
-        switch self {
-        case .file(let path): path
-        case .png(_, let name), .raw(_, _, let name): name
-        }
+    /// A source of any items, for example frames a program renders itself.
+    public init(items: AsyncThrowingStream<SourceItem, any Error>, count: Int? = nil) {
+        self.items = items
+        self.count = count
     }
-}
 
-/// A frame decoded (or checked) and ready for the wire.
-struct PreparedFrame: Sendable {
-    var name: String
-    var format: PixelFormat
-    var size: FrameSize
-    var payload: [UInt8]
-
-    /// Reads and decodes `item`. A PNG sent as PNG is still decoded once, so a broken file is caught
-    /// here and never reaches a viewer.
-    static func prepare(_ item: SourceItem, format: PixelFormat, decoder: PNGDecoder) throws -> PreparedFrame {
-        let (png, name): ([UInt8], String)
-        switch item {
-        case .raw(let pixels, let size, let name):
-            return PreparedFrame(name: name, format: .rgba8, size: size, payload: pixels)
-        case .file(let path):
-            (png, name) = (try BlockingIO.readFile(path), path)
-        case .png(let bytes, let itemName):
-            (png, name) = (bytes, itemName)
-        }
-        let image = try decoder.decode(png, source: name)
-        return PreparedFrame(
-            name: name, format: format, size: image.size, payload: format == .png ? png : image.pixels
-        )
+    /// PNG files, folders (their PNGs in natural order) and globs, as ``InputFiles/expand(_:)`` reads
+    /// them; with `loop`, again from the start for ever.
+    ///
+    /// - Throws: ``TransferError`` when an argument is unreadable or matches nothing, before anything
+    ///   is sent.
+    public static func inputs(_ arguments: [String], loop: Bool = false) throws(TransferError) -> FrameSource {
+        files(try InputFiles.expand(arguments), loop: loop)
     }
-}
 
-/// The sender's inputs as a lazy stream of items: produced only as fast as they are consumed.
-enum FrameSource {
     /// Files in order; with `loop`, again from the start for ever.
-    static func files(_ paths: [String], loop: Bool) -> AsyncThrowingStream<SourceItem, any Error> {
+    public static func files(_ paths: [String], loop: Bool = false) -> FrameSource {
         let position = Mutex(0)
-        return AsyncThrowingStream {
+        let items = AsyncThrowingStream<SourceItem, any Error> {
             position.withLock { index -> SourceItem? in
                 guard !paths.isEmpty else { return nil }
                 if index == paths.count {
@@ -58,24 +38,29 @@ enum FrameSource {
                 return .file(paths[index])
             }
         }
+        return FrameSource(items: items, count: loop ? nil : paths.count)
     }
 
-    /// Every PNG completed in a watched folder, for as long as the sender runs.
-    static func watching(_ watcher: FolderWatcher) -> AsyncThrowingStream<SourceItem, any Error> {
+    /// Every PNG completed in, or moved into, `folder` from now on, for as long as the sender runs.
+    ///
+    /// - Throws: ``TransferError`` when `folder` is not a folder or cannot be watched.
+    public static func watching(folder: String) throws(TransferError) -> FrameSource {
+        let watcher = try FolderWatcher(folder: folder)
         let queue = Mutex<[String]>([])
-        return AsyncThrowingStream {
+        let items = AsyncThrowingStream<SourceItem, any Error> {
             while true {
                 if let next = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return .file(next) }
                 let batch = try await watcher.nextFiles()
                 queue.withLock { $0 += batch }
             }
         }
+        return FrameSource(items: items)
     }
 
     /// Concatenated PNG files on standard input (what `ffmpeg -f image2pipe -c:v png -` writes).
-    static func pngStream(limits: FrameLimits) -> AsyncThrowingStream<SourceItem, any Error> {
+    public static func pngStream(limits: FrameLimits = .default) -> FrameSource {
         let state = Mutex((splitter: PNGStreamSplitter(limits: limits), ready: [[UInt8]](), count: 0, ended: false))
-        return AsyncThrowingStream {
+        let items = AsyncThrowingStream<SourceItem, any Error> {
             while true {
                 let (file, ended, count) = state.withLock { state in
                     (state.ready.isEmpty ? nil : state.ready.removeFirst(), state.ended, state.count)
@@ -96,12 +81,13 @@ enum FrameSource {
                 }
             }
         }
+        return FrameSource(items: items)
     }
 
     /// Raw RGBA frames of one size on standard input (`ffmpeg -f rawvideo -pix_fmt rgba -`).
-    static func rawStream(size: FrameSize) -> AsyncThrowingStream<SourceItem, any Error> {
+    public static func rawStream(size: FrameSize) -> FrameSource {
         let count = Mutex(0)
-        return AsyncThrowingStream {
+        let items = AsyncThrowingStream<SourceItem, any Error> {
             let index = count.withLock { value in
                 defer { value += 1 }
                 return value
@@ -109,11 +95,10 @@ enum FrameSource {
             let bytes = try await BlockingIO.run { try BlockingIO.readFully(0, count: size.rgbaByteCount, name: "stdin") }
             if bytes.isEmpty { return nil }
             guard bytes.count == size.rgbaByteCount else {
-                throw BlockingIO.Failure(
-                    description: "stdin ended inside raw frame \(index + 1): \(bytes.count) of \(size.rgbaByteCount) bytes (\(size) RGBA)"
-                )
+                throw TransferError.truncatedRawFrame(index: index + 1, received: bytes.count, size: size)
             }
             return .raw(bytes, size: size, name: "stdin frame #\(index + 1)")
         }
+        return FrameSource(items: items)
     }
 }

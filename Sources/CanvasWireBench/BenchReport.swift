@@ -1,29 +1,29 @@
 import FoundationEssentials
 import Histogram
 
-/// What one bench run measured, as `--json` prints it. Bytes are payload bytes (RGBA pixels, without
+/// What one bench run measured, as `canvaswire bench --json` prints it. Bytes are payload bytes (RGBA pixels, without
 /// the 32-byte frame header); MB is 10^6 bytes; latencies are milliseconds.
-struct BenchReport: Encodable {
-    var mode: String
-    var url: String
-    var width: Int
-    var height: Int
-    var policy: String?
-    var framesPerSecondTarget: Double?
-    var publisher: Throughput?
-    var viewers: [Viewer] = []
-    var aggregate: Aggregate?
-    var echo: Echo?
-    var idle: Idle?
-    var server: ServerUsage?
-    var loadGenerator: LoadGenerator
+public struct BenchReport: Encodable, Sendable {
+    public var mode: String
+    public var url: String
+    public var width: Int
+    public var height: Int
+    public var policy: String?
+    public var framesPerSecondTarget: Double?
+    public var publisher: Throughput?
+    public var viewers: [Viewer] = []
+    public var aggregate: Aggregate?
+    public var echo: Echo?
+    public var idle: Idle?
+    public var server: ServerUsage?
+    public var loadGenerator: LoadGenerator
 
-    struct Throughput: Encodable {
-        var frames: Int
-        var bytes: Int
-        var seconds: Double
-        var framesPerSecond: Double
-        var megabytesPerSecond: Double
+    public struct Throughput: Encodable, Sendable {
+        public var frames: Int
+        public var bytes: Int
+        public var seconds: Double
+        public var framesPerSecond: Double
+        public var megabytesPerSecond: Double
 
         init(frames: Int, bytes: Int, seconds: Double) {
             self.frames = frames
@@ -34,71 +34,71 @@ struct BenchReport: Encodable {
         }
     }
 
-    struct Viewer: Encodable {
-        var index: Int
-        var policy: String
+    public struct Viewer: Encodable, Sendable {
+        public var index: Int
+        public var policy: String
         /// Set for a viewer that reads at most this many MB/s.
-        var slowRateMegabytesPerSecond: Double?
-        var throughput: Throughput
+        public var slowRateMegabytesPerSecond: Double?
+        public var throughput: Throughput
         /// Payload bytes that matched the expected payload of their sequence number, byte for byte.
-        var verifiedBytes: Int
-        var corruptFrames: Int
+        public var verifiedBytes: Int
+        public var corruptFrames: Int
         /// Frames the server reported skipping (`dropped`), and frames published but never received.
-        var dropped: UInt64
-        var missed: Int
-        var outOfOrder: Int
-        var sawEnd: Bool
-        var latency: Latency?
+        public var dropped: UInt64
+        public var missed: Int
+        public var outOfOrder: Int
+        public var sawEnd: Bool
+        public var latency: Latency?
     }
 
-    struct Aggregate: Encodable {
-        var throughput: Throughput
-        var verifiedBytes: Int
-        var corruptFrames: Int
-        var minimumViewerFramesPerSecond: Double
-        var latency: Latency?
+    public struct Aggregate: Encodable, Sendable {
+        public var throughput: Throughput
+        public var verifiedBytes: Int
+        public var corruptFrames: Int
+        public var minimumViewerFramesPerSecond: Double
+        public var latency: Latency?
     }
 
-    struct Echo: Encodable {
-        var messages: Int
-        var bytes: Int
-        var seconds: Double
+    public struct Echo: Encodable, Sendable {
+        public var messages: Int
+        public var bytes: Int
+        public var seconds: Double
         /// Bytes each way per second.
-        var megabytesPerSecond: Double
-        var mismatched: Int
-        var roundTrip: Latency?
+        public var megabytesPerSecond: Double
+        public var mismatched: Int
+        public var roundTrip: Latency?
     }
 
-    struct Idle: Encodable {
-        var connections: Int
-        var residentBytesBefore: Int
-        var residentBytesAfter: Int
-        var bytesPerConnection: Double
+    public struct Idle: Encodable, Sendable {
+        public var connections: Int
+        public var residentBytesBefore: Int
+        public var residentBytesAfter: Int
+        public var bytesPerConnection: Double
     }
 
-    struct ServerUsage: Encodable {
-        var pid: Int32
-        var cpuSeconds: Double?
+    public struct ServerUsage: Encodable, Sendable {
+        public var pid: Int32
+        public var cpuSeconds: Double?
         /// Server CPU time over the run's wall time (1.0 = one core busy).
-        var cpuCores: Double?
+        public var cpuCores: Double?
         /// Largest resident set sampled every 20 ms during the run, and the process's lifetime peak.
-        var peakResidentBytes: Int?
-        var lifetimePeakResidentBytes: Int?
-        var residentBytesAtEnd: Int?
+        public var peakResidentBytes: Int?
+        public var lifetimePeakResidentBytes: Int?
+        public var residentBytesAtEnd: Int?
     }
 
-    struct LoadGenerator: Encodable {
-        var cpuSeconds: Double
-        var cpuCores: Double
+    public struct LoadGenerator: Encodable, Sendable {
+        public var cpuSeconds: Double
+        public var cpuCores: Double
     }
 
     /// Percentiles of a latency histogram recorded in microseconds.
-    struct Latency: Encodable {
-        var count: UInt64
-        var p50: Double
-        var p90: Double
-        var p99: Double
-        var max: Double
+    public struct Latency: Encodable, Sendable {
+        public var count: UInt64
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var max: Double
 
         init?(_ histogram: Histogram<UInt64>) {
             guard histogram.totalCount > 0 else { return nil }
@@ -114,7 +114,7 @@ struct BenchReport: Encodable {
 
 extension BenchReport {
     /// The report as a table for a terminal.
-    func table() -> String {
+    public func table() -> String {
         var lines: [String] = []
         func mb(_ value: Double) -> String { rounded(value) }
         func latency(_ l: Latency?) -> String {

@@ -1,0 +1,2 @@
+@testable import canvaswire
+import Testing

@@ -1,0 +1,2 @@
+import CanvasWireTransfer
+import Testing
