@@ -144,7 +144,9 @@ let package = Package(
                 "CanvasWireTransfer",
                 "CanvasWireClient",
                 "CanvasWireServer",
+                "CanvasWirePNG",
                 "CanvasWireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -153,6 +155,12 @@ let package = Package(
             name: "CanvasWireCLITests",
             dependencies: [
                 "canvaswire",
+                "CanvasWireTransfer",
+                "CanvasWireBench",
+                "CanvasWireServer",
+                "CanvasWireClient",
+                "CanvasWirePNG",
+                "CanvasWireCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

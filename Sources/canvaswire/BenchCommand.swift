@@ -89,7 +89,19 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = BenchConfiguration(
+        let reports = try await Bench(configuration: try makeConfiguration()).run()
+        if transfer.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(["runs": reports]), as: UTF8.self))
+        } else {
+            print(reports.map { $0.table() }.joined(separator: "\n\n"))
+        }
+        try Bench.check(reports)
+    }
+
+    func makeConfiguration() throws -> BenchConfiguration {
+        BenchConfiguration(
             mode: echo ? .echo : idleViewers.map { .idle(viewers: $0) } ?? .stream,
             url: try url.map(parse),
             localServer: inProcess ? .inProcess : .childProcess(executable: "/proc/self/exe"),
@@ -99,15 +111,6 @@ struct BenchCommand: AsyncParsableCommand {
             serverPID: serverPid, drainTimeout: .seconds(drainTimeout),
             client: WebSocketClientConfiguration(token: transfer.token)
         )
-        let reports = try await Bench(configuration: configuration).run()
-        if transfer.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(["runs": reports]), as: UTF8.self))
-        } else {
-            print(reports.map { $0.table() }.joined(separator: "\n\n"))
-        }
-        try Bench.check(reports)
     }
 
     private func parse(_ text: String) throws -> WebSocketURL {

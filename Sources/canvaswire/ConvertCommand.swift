@@ -82,12 +82,16 @@ struct ConvertCommand: ParsableCommand {
     }
 
     func run() throws {
+        try makeConverter().convert(input, to: output)
+    }
+
+    func makeConverter() -> FrameConverter {
         let encoder = PNGEncoder.Configuration(
             level: level,
             filter: PNGEncoder.Filter(name: filter) ?? .none,
             strategy: PNGEncoder.Strategy(name: strategy) ?? .auto,
             writesOpaqueImagesAsRGB: !keepAlpha
         )
-        try FrameConverter(size: size, inputFormat: from, outputFormat: to, encoder: encoder).convert(input, to: output)
+        return FrameConverter(size: size, inputFormat: from, outputFormat: to, encoder: encoder)
     }
 }

@@ -88,22 +88,7 @@ struct ReceiveCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var encoder = PNGEncoder.Configuration()
-        if let level { encoder.level = level }
-        if let filter, let chosen = PNGEncoder.Filter(name: filter) { encoder.filter = chosen }
-        let receiver = Receiver(configuration: ReceiverConfiguration(
-            url: try WebSocketURL(url),
-            client: WebSocketClientConfiguration(token: transfer.token),
-            policy: live ? .latest : .all,
-            destination: output == "-" ? .standardOutput : .folder(out),
-            format: format,
-            pattern: pattern.flatMap(OutputPattern.init),
-            existingFiles: overwrite ? .replace : resume ? .keep : .refuse,
-            durable: sync,
-            encoder: encoder,
-            count: count,
-            duration: duration.map { .seconds($0) }
-        ))
+        let receiver = Receiver(configuration: try makeConfiguration())
         let signals = ShutdownSignals { number in await receiver.stop(reason: ShutdownSignals.name(of: number)) }
         defer { signals.cancel() }
         let progress = ProgressLine(quiet: transfer.quiet)
@@ -117,5 +102,24 @@ struct ReceiveCommand: AsyncParsableCommand {
         }
         if let number = signals.received { throw ExitCode(128 + number) }
         if let failure = summary.failure { throw failure }
+    }
+
+    func makeConfiguration() throws -> ReceiverConfiguration {
+        var encoder = PNGEncoder.Configuration()
+        if let level { encoder.level = level }
+        if let filter, let chosen = PNGEncoder.Filter(name: filter) { encoder.filter = chosen }
+        return ReceiverConfiguration(
+            url: try WebSocketURL(url),
+            client: WebSocketClientConfiguration(token: transfer.token),
+            policy: live ? .latest : .all,
+            destination: output == "-" ? .standardOutput : .folder(out),
+            format: format,
+            pattern: pattern.flatMap(OutputPattern.init),
+            existingFiles: overwrite ? .replace : resume ? .keep : .refuse,
+            durable: sync,
+            encoder: encoder,
+            count: count,
+            duration: duration.map { .seconds($0) }
+        )
     }
 }

@@ -88,13 +88,7 @@ struct SendCommand: AsyncParsableCommand {
 
     func run() async throws {
         let source = try makeSource()
-        var configuration = SenderConfiguration(url: try webSocketURL())
-        configuration.client = WebSocketClientConfiguration(token: transfer.token)
-        configuration.wireFormat = format == .png ? .png : .rgba8
-        configuration.framesPerSecond = fps
-        configuration.threshold = threshold
-        configuration.invalidInput = onError == .skip ? .skip : .stop
-        configuration.reconnects = !noReconnect
+        let configuration = try makeConfiguration()
         let progress = ProgressLine(quiet: transfer.quiet)
         let sender = Sender(configuration: configuration)
         // A signal cancels the sending task: it closes with 1001, sends no end message and returns.
@@ -132,6 +126,18 @@ struct SendCommand: AsyncParsableCommand {
         } else if !transfer.quiet {
             writeStderr("\(summary)\n")
         }
+    }
+
+    func makeConfiguration() throws -> SenderConfiguration {
+        SenderConfiguration(
+            url: try webSocketURL(),
+            client: WebSocketClientConfiguration(token: transfer.token),
+            wireFormat: format == .png ? .png : .rgba8,
+            framesPerSecond: fps,
+            threshold: threshold,
+            invalidInput: onError == .skip ? .skip : .stop,
+            reconnects: !noReconnect
+        )
     }
 
     /// The publish URL; a viewer URL (`/streams/NAME`) is taken to mean that stream's publish endpoint.

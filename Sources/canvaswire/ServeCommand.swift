@@ -124,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
         signals.cancel()
     }
 
-    private func makeConfiguration() throws -> ServerConfiguration {
+    func makeConfiguration() throws -> ServerConfiguration {
         var tls: TLSConfiguration?
         if let tlsCert, let tlsKey {
             do {

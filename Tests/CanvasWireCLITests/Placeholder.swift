@@ -1,2 +1,0 @@
-@testable import canvaswire
-import Testing

@@ -1,2 +1,0 @@
-import CanvasWireTransfer
-import Testing
