@@ -7,8 +7,10 @@ import CanvasWireCore
 /// Every payload is derived from its frame's sequence number (``BenchPayload``) and checked byte for
 /// byte by each viewer; ``check(_:)`` turns a corrupt, out-of-order or missing frame into an error.
 public struct Bench: Sendable {
+    /// What to measure.
     public let configuration: BenchConfiguration
 
+    /// Prepares a bench; nothing runs until ``run()``.
     public init(configuration: BenchConfiguration) {
         self.configuration = configuration
     }

@@ -22,18 +22,23 @@ public struct BenchConfiguration: Sendable {
         case inProcess
     }
 
+    /// What is measured.
     public var mode: Mode
     /// A stream (`ws://HOST:PORT/streams/NAME`) or `/echo` URL; `nil` starts ``localServer``.
     public var url: WebSocketURL?
+    /// The server started when there is no ``url``.
     public var localServer: LocalServer
     /// Each size is measured in turn, one report each.
     public var sizes: [FrameSize]
     /// Viewers that read as fast as they can.
     public var viewers: Int
+    /// The delivery policy of the ``viewers``.
     public var policy: DeliveryPolicy
     /// Viewers that read at most ``slowRate`` bytes per second, besides ``viewers``.
     public var slowViewers: Int
+    /// Bytes per second a slow viewer reads at most.
     public var slowRate: Double
+    /// The delivery policy of the slow viewers.
     public var slowPolicy: DeliveryPolicy
     /// Frames to publish (round trips in ``Mode/echo``); `nil` runs for ``duration``.
     public var frames: Int?

@@ -18,6 +18,7 @@ public struct BenchError: Error, Sendable, CustomStringConvertible {
     static let idleNeedsLocalServer = Self(.idleNeedsLocalServer)
     static func verificationFailed(_ problems: [String]) -> Self { .init(.verificationFailed(problems)) }
 
+    /// What went wrong, in one line starting `bench:`.
     public var description: String {
         switch kind {
         case .serverNotStarted(let reason):

@@ -4,25 +4,44 @@ import Histogram
 /// What one bench run measured, as `canvaswire bench --json` prints it. Bytes are payload bytes (RGBA pixels, without
 /// the 32-byte frame header); MB is 10^6 bytes; latencies are milliseconds.
 public struct BenchReport: Encodable, Sendable {
+    /// `stream`, `echo` or `idle`.
     public var mode: String
+    /// The stream or `/echo` URL measured.
     public var url: String
+    /// Frame (or echo message) size: width.
     public var width: Int
+    /// Frame (or echo message) size: height.
     public var height: Int
+    /// The fast viewers' delivery policy (stream runs).
     public var policy: String?
+    /// The publishing rate asked for; `nil` is unpaced.
     public var framesPerSecondTarget: Double?
+    /// What the publisher handed over (stream runs).
     public var publisher: Throughput?
+    /// Each viewer's figures (stream runs).
     public var viewers: [Viewer] = []
+    /// All viewers together (stream runs).
     public var aggregate: Aggregate?
+    /// Round-trip figures (echo runs).
     public var echo: Echo?
+    /// Memory per idle connection (idle runs).
     public var idle: Idle?
+    /// The server's CPU and memory, when it runs on this machine.
     public var server: ServerUsage?
+    /// The bench's own CPU time, to show it is not the limit.
     public var loadGenerator: LoadGenerator
 
+    /// Frames and payload bytes over a time span.
     public struct Throughput: Encodable, Sendable {
+        /// Frames counted.
         public var frames: Int
+        /// Payload bytes counted.
         public var bytes: Int
+        /// The span they were counted over.
         public var seconds: Double
+        /// ``frames`` over ``seconds``.
         public var framesPerSecond: Double
+        /// ``bytes`` in 10^6 bytes over ``seconds``.
         public var megabytesPerSecond: Double
 
         init(frames: Int, bytes: Int, seconds: Double) {
@@ -34,70 +53,109 @@ public struct BenchReport: Encodable, Sendable {
         }
     }
 
+    /// One viewer's figures.
     public struct Viewer: Encodable, Sendable {
+        /// The viewer's number; slow viewers come after the fast ones.
         public var index: Int
+        /// `latest` or `all`.
         public var policy: String
         /// Set for a viewer that reads at most this many MB/s.
         public var slowRateMegabytesPerSecond: Double?
+        /// Everything received, until the last viewer's last frame.
         public var throughput: Throughput
         /// Payload bytes that matched the expected payload of their sequence number, byte for byte.
         public var verifiedBytes: Int
+        /// Frames whose payload was not what its sequence number implies.
         public var corruptFrames: Int
         /// Frames the server reported skipping (`dropped`), and frames published but never received.
         public var dropped: UInt64
+        /// Frames published but never received.
         public var missed: Int
+        /// Frames that came after a later one (or, for `all`, not next in sequence).
         public var outOfOrder: Int
+        /// Whether the stream's end message arrived.
         public var sawEnd: Bool
+        /// Capture-to-receipt latency.
         public var latency: Latency?
     }
 
+    /// All viewers of a stream run together.
     public struct Aggregate: Encodable, Sendable {
+        /// Everything received, until the last viewer's last frame.
         public var throughput: Throughput
+        /// Payload bytes that matched, byte for byte.
         public var verifiedBytes: Int
+        /// Frames whose payload was not what its sequence number implies.
         public var corruptFrames: Int
+        /// The slowest viewer's frame rate.
         public var minimumViewerFramesPerSecond: Double
+        /// Capture-to-receipt latency.
         public var latency: Latency?
     }
 
+    /// Round trips through `WS /echo`.
     public struct Echo: Encodable, Sendable {
+        /// Round trips made.
         public var messages: Int
+        /// Payload bytes counted.
         public var bytes: Int
+        /// The span they were counted over.
         public var seconds: Double
         /// Bytes each way per second.
         public var megabytesPerSecond: Double
+        /// Echoes that differed from what was sent.
         public var mismatched: Int
+        /// Send-to-echo time.
         public var roundTrip: Latency?
     }
 
+    /// What idle viewers cost the server.
     public struct Idle: Encodable, Sendable {
+        /// Viewers opened.
         public var connections: Int
+        /// Server RSS before they connected.
         public var residentBytesBefore: Int
+        /// Server RSS with all of them connected.
         public var residentBytesAfter: Int
+        /// The difference per viewer.
         public var bytesPerConnection: Double
     }
 
+    /// The server's CPU and memory, read from `/proc/PID`.
     public struct ServerUsage: Encodable, Sendable {
+        /// The server's process id.
         public var pid: Int32
+        /// User plus system CPU seconds during the run.
         public var cpuSeconds: Double?
         /// Server CPU time over the run's wall time (1.0 = one core busy).
         public var cpuCores: Double?
         /// Largest resident set sampled every 20 ms during the run, and the process's lifetime peak.
         public var peakResidentBytes: Int?
+        /// `VmHWM`: the process's peak since it started.
         public var lifetimePeakResidentBytes: Int?
+        /// `VmRSS` when the run ended.
         public var residentBytesAtEnd: Int?
     }
 
+    /// The bench process's own CPU time during the run.
     public struct LoadGenerator: Encodable, Sendable {
+        /// User plus system CPU seconds.
         public var cpuSeconds: Double
+        /// CPU seconds over wall seconds (1.0 = one core busy).
         public var cpuCores: Double
     }
 
     /// Percentiles of a latency histogram recorded in microseconds.
     public struct Latency: Encodable, Sendable {
+        /// Values recorded.
         public var count: UInt64
+        /// Median, in milliseconds.
         public var p50: Double
+        /// 90th percentile, in milliseconds.
         public var p90: Double
+        /// 99th percentile, in milliseconds.
         public var p99: Double
+        /// The largest value, in milliseconds.
         public var max: Double
 
         init?(_ histogram: Histogram<UInt64>) {

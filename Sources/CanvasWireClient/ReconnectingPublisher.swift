@@ -50,7 +50,9 @@ public struct ReconnectingPublisher {
         var payload: [UInt8]
     }
 
+    /// The publish endpoint every connection goes to.
     public let url: WebSocketURL
+    /// How to connect, pace and recover.
     public let configuration: Configuration
     /// Connections replaced so far.
     public private(set) var reconnects = 0

@@ -5,6 +5,7 @@ import Synchronization
 /// A sender's input: a lazy stream of items, produced only as fast as they are consumed, and how many
 /// there are when that is known (for a progress line's ETA).
 public struct FrameSource: Sendable {
+    /// The items in sending order; read once.
     public let items: AsyncThrowingStream<SourceItem, any Error>
     /// The number of items, for finite file input; `nil` for streams and watched folders.
     public let count: Int?

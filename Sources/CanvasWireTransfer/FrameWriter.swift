@@ -48,12 +48,19 @@ public struct FrameWriter: Sendable {
         case ignored
     }
 
+    /// Where files (or the stdout stream) go.
     public let destination: Destination
+    /// How files are named after their frame's sequence number.
     public let pattern: OutputPattern
+    /// What a file holds.
     public let format: Format
+    /// What happens to a frame whose file exists.
     public let existingFiles: ExistingFiles
+    /// Whether each file is flushed to disk before it gets its name.
     public let durable: Bool
+    /// Encodes RGBA frames to PNG files.
     public let encoder: PNGEncoder
+    /// Decodes PNG frames to raw RGBA files.
     public let decoder: PNGDecoder
 
     /// - Parameters:

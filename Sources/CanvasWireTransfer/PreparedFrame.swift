@@ -3,9 +3,13 @@ public import CanvasWirePNG
 
 /// A frame decoded (or checked) and ready for the wire.
 public struct PreparedFrame: Sendable {
+    /// The input's path or name, for messages.
     public var name: String
+    /// How the payload is encoded on the wire.
     public var format: PixelFormat
+    /// The decoded image's size, which the frame header carries.
     public var size: FrameSize
+    /// RGBA8 pixels, or the PNG file as it was read.
     public var payload: [UInt8]
 
     /// Reads and decodes `item`. A PNG sent as PNG is still decoded once, so a broken file is caught

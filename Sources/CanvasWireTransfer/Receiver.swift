@@ -9,9 +9,11 @@ import Synchronization
 /// Runs until the stream's end message, ``ReceiverConfiguration/count`` frames,
 /// ``ReceiverConfiguration/duration``, the server closing, or ``stop(reason:)``.
 public final class Receiver: Sendable {
+    /// What to receive and how to write it.
     public let configuration: ReceiverConfiguration
     private let state = Mutex<(connection: WebSocketConnection?, stoppedBy: String?)>((nil, nil))
 
+    /// Prepares a receiver; nothing connects until ``run(onProgress:)``.
     public init(configuration: ReceiverConfiguration) {
         self.configuration = configuration
     }

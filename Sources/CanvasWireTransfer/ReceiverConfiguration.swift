@@ -13,9 +13,11 @@ public struct ReceiverConfiguration: Sendable {
     public var policy: DeliveryPolicy
     /// A folder (it must exist) or standard output.
     public var destination: FrameWriter.Destination
+    /// PNG files, or raw RGBA (width*height*4 bytes a frame).
     public var format: FrameWriter.Format
     /// File names; `nil` means `frame-%06d.png` (or `.rgba`).
     public var pattern: OutputPattern?
+    /// Refuse, replace, or keep (resume) files that already exist.
     public var existingFiles: FrameWriter.ExistingFiles
     /// Flush every file to disk before it gets its name, so it survives a power loss (slower).
     public var durable: Bool

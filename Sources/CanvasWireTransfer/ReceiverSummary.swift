@@ -4,8 +4,11 @@ public import CanvasWireClient
 public struct ReceiverSummary: Sendable, Encodable, CustomStringConvertible {
     /// Frames written (or sent to stdout).
     public var frames: Int
+    /// Bytes written (file contents).
     public var bytes: Int
+    /// Time from connecting to the end.
     public var seconds: Double
+    /// ``frames`` over ``seconds``.
     public var framesPerSecond: Double
     /// The server's count of frames it did not deliver (a `latest` viewer that fell behind).
     public var dropped: UInt64
@@ -25,6 +28,7 @@ public struct ReceiverSummary: Sendable, Encodable, CustomStringConvertible {
         case frames, bytes, seconds, framesPerSecond, dropped, ended, closeCode, closeReason, skippedExisting, stoppedBy
     }
 
+    /// The figures as `canvaswire receive --json` has always printed them.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(frames, forKey: .frames)

@@ -10,8 +10,10 @@ import CanvasWirePNG
 /// connection are written, the connection closes with 1001 and no end message (the stream is not
 /// complete), and the summary so far comes back with ``SenderSummary/stopped`` set.
 public struct Sender: Sendable {
+    /// Where to send and how to pace.
     public let configuration: SenderConfiguration
 
+    /// Prepares a sender; nothing connects until ``run(_:onEvent:)``.
     public init(configuration: SenderConfiguration) {
         self.configuration = configuration
     }

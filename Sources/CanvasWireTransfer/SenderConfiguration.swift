@@ -23,6 +23,7 @@ public struct SenderConfiguration: Sendable {
     public var framesPerSecond: Double?
     /// Hand over the next frame only while `bufferedAmount` is at most this many bytes.
     public var threshold: Int
+    /// Skip or stop at an input that is not a valid PNG.
     public var invalidInput: InvalidInput
     /// Whether a lost connection is replaced (resending what it never wrote) instead of thrown.
     public var reconnects: Bool

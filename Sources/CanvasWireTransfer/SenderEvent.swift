@@ -13,11 +13,15 @@ public enum SenderEvent: Sendable {
 
 /// The figures of a sender's progress line.
 public struct SenderProgress: Sendable, CustomStringConvertible {
+    /// Frames handed to the connection so far.
     public var frames: Int
     /// The number of frames in all, when the source knows it.
     public var total: Int?
+    /// Frames per second since the sender started.
     public var framesPerSecond: Double
+    /// 10^6 bytes (headers included) per second since the sender started.
     public var megabytesPerSecond: Double
+    /// Bytes the connection has not yet written to its socket.
     public var bufferedAmount: Int
 
     /// `12/120 frames  30.0 fps  248.8 MB/s  bufferedAmount 0  ETA 4 s`.

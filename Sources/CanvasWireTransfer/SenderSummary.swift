@@ -4,9 +4,13 @@ public struct SenderSummary: Sendable, Encodable, CustomStringConvertible {
     public var frames: Int
     /// Bytes of those frames, headers included.
     public var bytes: Int
+    /// Time from connecting to the end.
     public var seconds: Double
+    /// ``frames`` over ``seconds``.
     public var framesPerSecond: Double
+    /// ``bytes`` in 10^6 bytes over ``seconds``.
     public var megabytesPerSecond: Double
+    /// Connections replaced after a failure.
     public var reconnects: Int
     /// Why each skipped input was skipped, one line each.
     public var skipped: [String]

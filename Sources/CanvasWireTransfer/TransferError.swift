@@ -58,6 +58,7 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What went wrong, where, and what to do, in one line.
     public var description: String {
         switch kind {
         case .noMatch(let pattern):
