@@ -61,7 +61,7 @@ public struct FrameSource: Sendable {
     /// Concatenated PNG files on standard input (what `ffmpeg -f image2pipe -c:v png -` writes).
     public static func pngStream(limits: FrameLimits = .default) -> FrameSource {
         let state = Mutex((splitter: PNGStreamSplitter(limits: limits), ready: [[UInt8]](), count: 0, ended: false))
-        let items = AsyncThrowingStream<SourceItem, any Error> {
+        let items = AsyncThrowingStream<SourceItem, any Error>(unfolding: { () async throws -> SourceItem? in
             while true {
                 let (file, ended, count) = state.withLock { state in
                     (state.ready.isEmpty ? nil : state.ready.removeFirst(), state.ended, state.count)
@@ -72,16 +72,20 @@ public struct FrameSource: Sendable {
                 }
                 if ended { return nil }
                 let chunk = try await BlockingIO.run { try BlockingIO.read(0, upTo: 1 << 20, name: "stdin") }
-                try state.withLock { state in
-                    if chunk.isEmpty {
-                        state.ended = true
-                        try state.splitter.finish()
-                    } else {
-                        state.ready += try state.splitter.append(chunk)
+                do throws(PNGError) {
+                    try state.withLock { (state) throws(PNGError) in
+                        if chunk.isEmpty {
+                            state.ended = true
+                            try state.splitter.finish()
+                        } else {
+                            state.ready += try state.splitter.append(chunk)
+                        }
                     }
+                } catch {
+                    throw TransferError.invalidFrame("stdin", reason: error.description)
                 }
             }
-        }
+        })
         return FrameSource(items: items)
     }
 
