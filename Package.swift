@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "CanvasWireServer", targets: ["CanvasWireServer"]),
         .library(name: "CanvasWireClient", targets: ["CanvasWireClient"]),
         .library(name: "CanvasWireWebSocket", targets: ["CanvasWireWebSocket"]),
+        .library(name: "CanvasWireTransfer", targets: ["CanvasWireTransfer"]),
+        .library(name: "CanvasWireBench", targets: ["CanvasWireBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -83,6 +85,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Sending and receiving files, folders and stdin streams: what `send`, `receive` and
+        // `convert` do, usable without the binary.
+        .target(
+            name: "CanvasWireTransfer",
+            dependencies: [
+                "CanvasWireCore",
+                "CanvasWirePNG",
+                "CanvasWireClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The load generator behind `canvaswire bench`, with its verified payloads and /proc figures.
+        .target(
+            name: "CanvasWireBench",
+            dependencies: [
+                "CanvasWireCore",
+                "CanvasWireServer",
+                "CanvasWireClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Parses options, builds a configuration, calls one library function and prints.
         .executableTarget(
             name: "canvaswire",
             dependencies: [
@@ -90,11 +118,11 @@ let package = Package(
                 "CanvasWirePNG",
                 "CanvasWireServer",
                 "CanvasWireClient",
-                .product(name: "NIOCore", package: "swift-nio"),
+                "CanvasWireTransfer",
+                "CanvasWireBench",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -133,6 +161,33 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanvasWireTransferTests",
+            dependencies: [
+                "CanvasWireTransfer",
+                "CanvasWireClient",
+                "CanvasWireServer",
+                "CanvasWirePNG",
+                "CanvasWireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanvasWireCLITests",
+            dependencies: [
+                "canvaswire",
+                "CanvasWireTransfer",
+                "CanvasWireBench",
+                "CanvasWireServer",
+                "CanvasWireClient",
+                "CanvasWirePNG",
+                "CanvasWireCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,8 +1,8 @@
-public import ArgumentParser
+import ArgumentParser
+import CanvasWireBench
 import CanvasWireClient
 import CanvasWireCore
 import FoundationEssentials
-import Synchronization
 
 /// `canvaswire bench`: measures a relay's throughput, latency and cost with verified payloads.
 struct BenchCommand: AsyncParsableCommand {
@@ -89,28 +89,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        SelfUsage.raiseFileLimit()
-        SelfUsage.keepFreedMemory()
-        var server: BenchServer?
-        let base: WebSocketURL
-        if let url {
-            base = try parse(url)
-        } else {
-            server = inProcess ? try await BenchServer.inProcess() : try BenchServer.child(extraArguments: [])
-            base = try parse("ws://127.0.0.1:\(server!.port)\(echo ? "/echo" : "/streams/bench")")
-        }
-        let stats = (serverPid ?? server?.pid).map { ProcessStats(pid: $0) }
-        var reports: [BenchReport] = []
-        do {
-            for frameSize in sizes {
-                reports.append(try await measure(frameSize, at: base, stats: stats))
-            }
-        } catch {
-            await server?.stop()
-            throw error
-        }
-        await server?.stop()
-
+        let reports = try await Bench(configuration: try makeConfiguration()).run()
         if transfer.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -118,76 +97,20 @@ struct BenchCommand: AsyncParsableCommand {
         } else {
             print(reports.map { $0.table() }.joined(separator: "\n\n"))
         }
-        let problems = reports.flatMap(Self.problems)
-        guard problems.isEmpty else {
-            throw CommandFailure(description: "bench: \(problems.joined(separator: "; "))")
-        }
+        try Bench.check(reports)
     }
 
-    private func measure(_ frameSize: FrameSize, at base: WebSocketURL, stats: ProcessStats?) async throws -> BenchReport {
-        let client = WebSocketClientConfiguration(token: transfer.token)
-        let runDuration = duration.map { Duration.milliseconds(Int64($0 * 1000)) } ?? (frames == nil ? .seconds(5) : nil)
-        let payload = BenchPayload()
-        var report = BenchReport(
-            mode: echo ? "echo" : idleViewers != nil ? "idle" : "stream", url: base.description,
-            width: frameSize.width, height: frameSize.height,
-            policy: echo || idleViewers != nil ? nil : policy.rawValue,
-            framesPerSecondTarget: echo ? nil : fps,
-            loadGenerator: .init(cpuSeconds: 0, cpuCores: 0)
+    func makeConfiguration() throws -> BenchConfiguration {
+        BenchConfiguration(
+            mode: echo ? .echo : idleViewers.map { .idle(viewers: $0) } ?? .stream,
+            url: try url.map(parse),
+            localServer: inProcess ? .inProcess : .childProcess(executable: "/proc/self/exe"),
+            sizes: sizes, viewers: viewers, policy: policy,
+            slowViewers: slowViewers, slowRate: slowRate * 1e6, slowPolicy: slowPolicy,
+            frames: frames, duration: duration.map { .seconds($0) }, framesPerSecond: fps, threshold: threshold,
+            serverPID: serverPid, drainTimeout: .seconds(drainTimeout),
+            client: WebSocketClientConfiguration(token: transfer.token)
         )
-        let sampler = RSSSampler(stats: stats)
-        let cpuBefore = (server: stats?.cpuSeconds(), bench: SelfUsage.cpuSeconds())
-        let start = ContinuousClock.now
-        if echo {
-            let run = BenchEchoRun(url: base, messageBytes: frameSize.rgbaByteCount, messages: frames, duration: runDuration, client: client, payload: payload)
-            report.echo = try await sampler.sampling { try await run.run() }
-        } else if let idleViewers {
-            guard let stats else { throw CommandFailure(description: "bench: --idle-viewers needs a local server (no URL, or --server-pid)") }
-            let run = BenchIdleRun(viewerURL: base, connections: idleViewers, client: client, server: stats)
-            report.idle = try await sampler.sampling { try await run.run() }
-        } else {
-            var publishURL = base
-            publishURL.target = base.path + "/publish"
-            let run = BenchStreamRun(
-                options: .init(
-                    publishURL: publishURL, viewerURL: base, size: frameSize, viewers: viewers, policy: policy,
-                    slowViewers: slowViewers, slowPolicy: slowPolicy, slowRate: slowRate * 1e6,
-                    frames: frames, duration: runDuration, framesPerSecond: fps, threshold: threshold, client: client,
-                    drainTimeout: .milliseconds(Int64(drainTimeout * 1000))
-                ),
-                payload: payload
-            )
-            let (publisher, viewerReports, aggregate) = try await sampler.sampling { try await run.run() }
-            report.publisher = publisher
-            report.viewers = viewerReports
-            report.aggregate = aggregate
-        }
-        let wall = inSeconds(start.duration(to: .now))
-        let benchCPU = SelfUsage.cpuSeconds() - cpuBefore.bench
-        report.loadGenerator = .init(cpuSeconds: benchCPU, cpuCores: benchCPU / wall)
-        if let stats {
-            let serverCPU = cpuBefore.server.flatMap { before in stats.cpuSeconds().map { $0 - before } }
-            report.server = .init(
-                pid: stats.pid, cpuSeconds: serverCPU, cpuCores: serverCPU.map { $0 / wall },
-                peakResidentBytes: sampler.peak, lifetimePeakResidentBytes: stats.peakResidentBytes,
-                residentBytesAtEnd: stats.residentBytes
-            )
-        }
-        return report
-    }
-
-    /// What makes a run fail: any byte that did not arrive as sent, or a lossless viewer missing frames.
-    private static func problems(_ report: BenchReport) -> [String] {
-        var problems: [String] = []
-        if let echo = report.echo, echo.mismatched > 0 { problems.append("\(echo.mismatched) echoed messages differed from what was sent") }
-        for viewer in report.viewers {
-            if viewer.corruptFrames > 0 { problems.append("viewer \(viewer.index) received \(viewer.corruptFrames) corrupt frames") }
-            if viewer.policy == "all", viewer.slowRateMegabytesPerSecond == nil {
-                if viewer.outOfOrder > 0 { problems.append("lossless viewer \(viewer.index) received \(viewer.outOfOrder) frames out of order") }
-                if viewer.sawEnd, viewer.missed > 0 { problems.append("lossless viewer \(viewer.index) missed \(viewer.missed) frames") }
-            }
-        }
-        return problems
     }
 
     private func parse(_ text: String) throws -> WebSocketURL {
@@ -203,39 +126,3 @@ struct BenchCommand: AsyncParsableCommand {
         return parsed
     }
 }
-
-/// Samples the server's resident memory every 20 ms while a run is in progress.
-final class RSSSampler: Sendable {
-    let stats: ProcessStats?
-    private let maximum = Mutex<Int?>(nil)
-
-    init(stats: ProcessStats?) {
-        self.stats = stats
-    }
-
-    var peak: Int? { maximum.withLock { $0 } }
-
-    func sampling<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        guard let stats else { return try await body() }
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    if let rss = stats.residentBytes { self.maximum.withLock { $0 = max($0 ?? 0, rss) } }
-                    try? await Task.sleep(for: .milliseconds(20))
-                }
-                return nil
-            }
-            group.addTask { try await body() }
-            var value: T?
-            while let result = try await group.next() {
-                if let result {
-                    value = result
-                    group.cancelAll()
-                }
-            }
-            return value!
-        }
-    }
-}
-
-extension DeliveryPolicy: ExpressibleByArgument {}

@@ -2,6 +2,7 @@ import ArgumentParser
 import CanvasWireClient
 import CanvasWireCore
 import CanvasWirePNG
+import CanvasWireTransfer
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -25,10 +26,6 @@ struct ReceiveCommand: AsyncParsableCommand {
             """
     )
 
-    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-        case png, rgba
-    }
-
     @Argument(help: "Viewer URL: ws[s]://HOST:PORT/streams/NAME")
     var url: String
 
@@ -42,7 +39,7 @@ struct ReceiveCommand: AsyncParsableCommand {
     var pattern: String?
 
     @Option(help: "png or rgba (raw pixels, width*height*4 bytes a frame).")
-    var format: OutputFormat = .png
+    var format: FrameWriter.Format = .png
 
     @Flag(help: "Live view: take the newest frames (policy=latest) instead of every frame.")
     var live = false
@@ -91,116 +88,38 @@ struct ReceiveCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let subscriber = try await StreamSubscriber.connect(
-            to: try WebSocketURL(url), policy: live ? .latest : .all,
-            configuration: WebSocketClientConfiguration(token: transfer.token)
-        )
-        let writer = FrameWriter(
-            folder: out,
-            pattern: OutputPattern(pattern ?? (format == .png ? "frame-%06d.png" : "frame-%06d.rgba"))!,
-            toStdout: output == "-",
-            format: format,
-            overwrite: overwrite,
-            resume: resume,
-            durable: sync,
-            encoder: PNGEncoder(configuration: encoderConfiguration()),
-            decoder: PNGDecoder(limits: subscriber.hello.limits.frameLimits)
-        )
-        var stats = TransferStats()
-        var progress = ProgressLine(quiet: transfer.quiet)
-        var dropped: UInt64 = 0
-        var skipped = 0
-        var ended = false
-        let limit = count
-        // A stop request closes the connection; the events end, frames already received are written.
-        let signals = ShutdownSignals { [connection = subscriber.connection] _ in
-            await connection.close(code: 1001, reason: "receiver stopped")
-        }
+        let receiver = Receiver(configuration: try makeConfiguration())
+        let signals = ShutdownSignals { number in await receiver.stop(reason: ShutdownSignals.name(of: number)) }
         defer { signals.cancel() }
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            if let duration {
-                group.addTask {
-                    try await Task.sleep(for: .milliseconds(Int(duration * 1000)))
-                    await subscriber.connection.close(code: 1000, reason: "duration reached")
-                }
-            }
-            /// Records a frame that is out; `false` once --count frames are.
-            func countFrame(bytes: Int) -> Bool {
-                stats.frames += 1
-                stats.bytes += bytes
-                progress.update("\(stats.frames) frames  \(rounded(stats.framesPerSecond)) fps  \(rounded(stats.megabytesPerSecond)) MB/s  dropped \(dropped)")
-                return limit.map { stats.frames < $0 } ?? true
-            }
-            try await orderedParallelMap(
-                subscriber.events,
-                width: ProcessInfo.processInfo.activeProcessorCount + 1,
-                transform: { event in try writer.prepare(event) },
-                consume: { output in
-                    switch output {
-                    case .written(let size):
-                        return countFrame(bytes: size)
-                    case .encoded(let bytes):
-                        try writer.writeToStdout(bytes)
-                        return countFrame(bytes: bytes.count)
-                    case .dropped(let total):
-                        dropped = total
-                        return true
-                    case .skipped:
-                        skipped += 1
-                        return true
-                    case .ended:
-                        ended = true
-                        return false
-                    case .ignored:
-                        return true
-                    }
-                }
-            )
-            group.cancelAll()
-        }
-        var info = subscriber.connection.closeInfo
-        if info == nil { info = await subscriber.connection.close(code: 1000, reason: "done") }
-        let closed = info ?? CloseInfo(code: 1006, reason: "", wasClean: false)
+        let progress = ProgressLine(quiet: transfer.quiet)
+        let summary = try await receiver.run { progress.update($0.description) }
         progress.finish()
-        let summary = Summary(
-            frames: stats.frames, bytes: stats.bytes, seconds: stats.seconds, framesPerSecond: stats.framesPerSecond,
-            dropped: dropped, ended: ended, closeCode: Int(closed.code), closeReason: closed.reason,
-            skippedExisting: skipped, stoppedBy: signals.receivedName
-        )
         if transfer.json {
             let text = String(decoding: try JSONEncoder().encode(summary), as: UTF8.self) + "\n"
             if output == "-" { writeStderr(text) } else { print(text, terminator: "") }
         } else if !transfer.quiet {
-            let kept = skipped > 0 ? ", \(skipped) already on disk (kept)" : ""
-            let how = signals.receivedName.map { "stopped by \($0)" } ?? (ended ? "stream ended" : "closed: \(closed)")
-            writeStderr("received \(summary.frames) frames in \(rounded(summary.seconds, decimals: 2)) s: \(rounded(summary.framesPerSecond)) fps, \(dropped) dropped by the server\(kept), \(how)\n")
+            writeStderr("\(summary)\n")
         }
         if let number = signals.received { throw ExitCode(128 + number) }
-        if !ended, count == nil, duration == nil, ![1000, 1001].contains(closed.code) {
-            throw CommandFailure(description: "the connection ended with \(closed)")
-        }
+        if let failure = summary.failure { throw failure }
     }
 
-    struct Summary: Encodable {
-        var frames: Int
-        var bytes: Int
-        var seconds: Double
-        var framesPerSecond: Double
-        var dropped: UInt64
-        var ended: Bool
-        var closeCode: Int
-        var closeReason: String
-        /// Frames whose file was already there (with --resume), left as they were.
-        var skippedExisting: Int
-        /// The signal that stopped the receiver, if one did.
-        var stoppedBy: String?
-    }
-
-    private func encoderConfiguration() -> PNGEncoder.Configuration {
-        var configuration = PNGEncoder.Configuration()
-        if let level { configuration.level = level }
-        if let filter, let chosen = PNGEncoder.Filter(name: filter) { configuration.filter = chosen }
-        return configuration
+    func makeConfiguration() throws -> ReceiverConfiguration {
+        var encoder = PNGEncoder.Configuration()
+        if let level { encoder.level = level }
+        if let filter, let chosen = PNGEncoder.Filter(name: filter) { encoder.filter = chosen }
+        return ReceiverConfiguration(
+            url: try WebSocketURL(url),
+            client: WebSocketClientConfiguration(token: transfer.token),
+            policy: live ? .latest : .all,
+            destination: output == "-" ? .standardOutput : .folder(out),
+            format: format,
+            pattern: pattern.flatMap(OutputPattern.init),
+            existingFiles: overwrite ? .replace : resume ? .keep : .refuse,
+            durable: sync,
+            encoder: encoder,
+            count: count,
+            duration: duration.map { .seconds($0) }
+        )
     }
 }

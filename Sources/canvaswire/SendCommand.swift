@@ -1,12 +1,8 @@
 import ArgumentParser
 import CanvasWireClient
 import CanvasWireCore
-import CanvasWirePNG
+import CanvasWireTransfer
 import FoundationEssentials
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `canvaswire send`: captures PNGs (or raw RGBA) and publishes them, paced by `bufferedAmount`.
 struct SendCommand: AsyncParsableCommand {
@@ -91,98 +87,57 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (source, total) = try makeSource()
-        let decoder = PNGDecoder()
-        let wireFormat: PixelFormat = format == .png ? .png : .rgba8
-        var sender = FrameSender(options: .init(
-            url: try webSocketURL(),
-            client: WebSocketClientConfiguration(token: transfer.token),
-            threshold: threshold,
-            reconnect: !noReconnect
-        ))
-        try await sender.open()
-        let control = sender.control, json = transfer.json
-        let signals = ShutdownSignals { number in
-            await control.stop(code: 1001, reason: "sender stopped")
-            let name = number == SIGINT ? "SIGINT" : "SIGTERM"
-            let frames = control.framesSent
-            if json { print("{\"frames\":\(frames),\"stoppedBy\":\"\(name)\"}") }
-            writeStderr("canvaswire send: stopped by \(name) after \(frames) frames; the stream was not ended\n")
-            fflush(nil)
-            Glibc.exit(128 + number)
-        }
+        let source = try makeSource()
+        let configuration = try makeConfiguration()
+        let progress = ProgressLine(quiet: transfer.quiet)
+        let sender = Sender(configuration: configuration)
+        // A signal cancels the sending task: it closes with 1001, sends no end message and returns.
+        let (signalled, signal) = AsyncStream<Void>.makeStream()
+        let signals = ShutdownSignals { _ in signal.finish() }
         defer { signals.cancel() }
-        var stats = TransferStats()
-        var progress = ProgressLine(quiet: transfer.quiet)
-        var skipped: [String] = []
-        var sequence: UInt64 = 0
-        let interval = fps.map { Duration.milliseconds(1000 / $0) }
-        var nextTick = ContinuousClock.now
-        let onError = self.onError
-
-        try await orderedParallelMap(
-            source,
-            width: ProcessInfo.processInfo.activeProcessorCount + 1,
-            transform: { item in
-                Result { try PreparedFrame.prepare(item, format: wireFormat, decoder: decoder) }
-                    .mapError { error in CommandFailure(description: "\(error)") }
-            },
-            consume: { prepared in
-                let frame: PreparedFrame
-                switch prepared {
-                case .success(let value):
-                    frame = value
-                case .failure(let failure):
-                    guard onError == .skip else { throw failure }
-                    writeStderr("canvaswire send: skipping \(failure)\n")
-                    skipped.append(failure.description)
-                    return true
+        let summary = try await withThrowingTaskGroup(of: SenderSummary?.self) { group in
+            group.addTask {
+                try await sender.run(source) { event in
+                    switch event {
+                    case .progress(let figures): progress.update(figures.description)
+                    case .skipped(let error): writeStderr("canvaswire send: skipping \(error)\n")
+                    case .reconnecting(let error, let attempt): writeStderr("canvaswire send: \(error); reconnecting (attempt \(attempt))\n")
+                    }
                 }
-                if let interval {
-                    try await Task.sleep(until: nextTick, clock: .continuous)
-                    nextTick = max(nextTick + interval, .now)  // late frames are not made up in a burst
-                }
-                let header = FrameHeader(
-                    pixelFormat: frame.format, width: frame.size.width, height: frame.size.height,
-                    sequence: sequence, captureTimeMicros: WallClock.microsecondsNow()
-                )
-                try await sender.send(header, payload: frame.payload)
-                sequence += 1
-                stats.frames += 1
-                stats.bytes += frame.payload.count + FrameHeader.v1Length
-                let eta = total.map { total in
-                    stats.framesPerSecond > 0 ? "  ETA \(rounded(Double(total - stats.frames) / stats.framesPerSecond, decimals: 0)) s" : ""
-                } ?? ""
-                progress.update(
-                    "\(stats.frames)\(total.map { "/\($0)" } ?? "") frames  \(rounded(stats.framesPerSecond)) fps  \(rounded(stats.megabytesPerSecond)) MB/s  bufferedAmount \(sender.bufferedAmount)\(eta)"
-                )
-                return true
             }
-        )
-        try await sender.finish(lastSequence: sequence == 0 ? nil : sequence - 1)
+            group.addTask {
+                for await _ in signalled {}
+                return nil
+            }
+            while let outcome = try await group.next() {
+                group.cancelAll()
+                if let summary = outcome { return summary }
+            }
+            throw CancellationError()
+        }
         progress.finish()
-        let summary = Summary(
-            frames: stats.frames, bytes: stats.bytes, seconds: stats.seconds,
-            framesPerSecond: stats.framesPerSecond, megabytesPerSecond: stats.megabytesPerSecond,
-            reconnects: sender.reconnects, skipped: skipped
-        )
+        if summary.stopped, let number = signals.received, let name = signals.receivedName {
+            if transfer.json { print("{\"frames\":\(summary.frames),\"stoppedBy\":\"\(name)\"}") }
+            writeStderr("canvaswire send: stopped by \(name) after \(summary.frames) frames; the stream was not ended\n")
+            throw ExitCode(128 + number)
+        }
         if transfer.json {
             print(String(decoding: try JSONEncoder().encode(summary), as: UTF8.self))
         } else if !transfer.quiet {
-            writeStderr(
-                "sent \(summary.frames) frames (\(rounded(Double(summary.bytes) / 1e6)) MB) in \(rounded(summary.seconds, decimals: 2)) s: \(rounded(summary.framesPerSecond)) fps, \(rounded(summary.megabytesPerSecond)) MB/s, \(summary.reconnects) reconnects, \(skipped.count) skipped\n"
-            )
+            writeStderr("\(summary)\n")
         }
     }
 
-    struct Summary: Encodable {
-        var frames: Int
-        var bytes: Int
-        var seconds: Double
-        var framesPerSecond: Double
-        var megabytesPerSecond: Double
-        var reconnects: Int
-        var skipped: [String]
+    func makeConfiguration() throws -> SenderConfiguration {
+        SenderConfiguration(
+            url: try webSocketURL(),
+            client: WebSocketClientConfiguration(token: transfer.token),
+            wireFormat: format == .png ? .png : .rgba8,
+            framesPerSecond: fps,
+            threshold: threshold,
+            invalidInput: onError == .skip ? .skip : .stop,
+            reconnects: !noReconnect
+        )
     }
 
     /// The publish URL; a viewer URL (`/streams/NAME`) is taken to mean that stream's publish endpoint.
@@ -200,18 +155,11 @@ struct SendCommand: AsyncParsableCommand {
         return parsed
     }
 
-    /// The input as a stream of items, and how many there are when that is known (for the ETA).
-    private func makeSource() throws -> (AsyncThrowingStream<SourceItem, any Error>, total: Int?) {
-        if raw, let size, let frameSize = FrameSize(parsing: size) {
-            return (FrameSource.rawStream(size: frameSize), nil)
-        }
-        if let watch {
-            return (FrameSource.watching(try FolderWatcher(folder: watch)), nil)
-        }
-        if inputs == ["-"] {
-            return (FrameSource.pngStream(limits: .default), nil)
-        }
-        let files = try InputFiles.expand(inputs)
-        return (FrameSource.files(files, loop: loop), loop ? nil : files.count)
+    /// The input as a lazy stream of items, and how many there are when that is known (for the ETA).
+    private func makeSource() throws -> FrameSource {
+        if raw, let size, let frameSize = FrameSize(parsing: size) { return .rawStream(size: frameSize) }
+        if let watch { return try .watching(folder: watch) }
+        if inputs == ["-"] { return .pngStream() }
+        return try .inputs(inputs, loop: loop)
     }
 }

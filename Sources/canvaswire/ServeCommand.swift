@@ -1,10 +1,8 @@
 import ArgumentParser
 import CanvasWireCore
 import CanvasWireServer
-import Dispatch
 import Logging
 import NIOSSL
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -22,26 +20,29 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
+    /// Every option's default, so the numbers live in one place: the library's configuration.
+    private static let defaults = ServerConfiguration()
+
     @Option(help: "Address to listen on.")
-    var host = "127.0.0.1"
+    var host = Self.defaults.host
 
     @Option(help: "TCP port to listen on (0 picks a free one).")
-    var port = 8080
+    var port = Self.defaults.port
 
     @Option(help: "Per-connection bufferedAmount (bytes) above which a live viewer gets no new frames and a lossless viewer pauses its publisher.")
-    var highWaterMark = 2 << 20
+    var highWaterMark = Self.defaults.highWaterMark
 
     @Option(help: "bufferedAmount (bytes) a lossless viewer must drain to before its publisher is read again.")
-    var lowWaterMark = 512 << 10
+    var lowWaterMark = Self.defaults.lowWaterMark
 
     @Option(help: "Seconds a lossless viewer may stay above its high-water mark before it is disconnected.")
-    var stallTimeout = 30.0
+    var stallTimeout = seconds(Self.defaults.stallTimeout)
 
     @Option(help: "Largest accepted frame width and height, in pixels.")
-    var maxDimension = 16384
+    var maxDimension = Self.defaults.limits.maxWidth
 
     @Option(help: "Largest accepted frame payload, in bytes.")
-    var maxPayload = 256 << 20
+    var maxPayload = Self.defaults.limits.maxPayloadBytes
 
     @Option(help: "Token required to publish (as 'Authorization: Bearer TOKEN' or '?token=TOKEN').")
     var token: String?
@@ -59,25 +60,25 @@ struct ServeCommand: AsyncParsableCommand {
     var tlsKey: String?
 
     @Option(help: "Most connections served at once.")
-    var maxConnections = 4096
+    var maxConnections = Self.defaults.maxConnections
 
     @Option(help: "Most streams that may exist at once (streams with no publisher and no viewers count until they expire).")
-    var maxStreams = 256
+    var maxStreams = Self.defaults.maxStreams
 
     @Option(help: "Seconds a stream with no publisher and no viewers keeps its latest frame before it is forgotten; 0 forgets it at once.")
-    var streamIdleTimeout = 300.0
+    var streamIdleTimeout = seconds(Self.defaults.streamIdleTimeout)
 
     @Option(help: "Seconds a new connection has to send its request.")
-    var handshakeTimeout = 10.0
+    var handshakeTimeout = seconds(Self.defaults.handshakeTimeout)
 
     @Option(help: "Seconds between pings to a quiet WebSocket peer.")
-    var pingInterval = 20.0
+    var pingInterval = seconds(Self.defaults.pingInterval)
 
     @Option(help: "Seconds of silence after which a WebSocket peer is considered dead and closed.")
-    var deadPeerTimeout = 60.0
+    var deadPeerTimeout = seconds(Self.defaults.deadPeerTimeout)
 
     @Option(help: "Seconds to wait for a WebSocket peer's close frame (or, after a protocol error, for it to hang up) before closing the TCP connection.")
-    var closeTimeout = 3.0
+    var closeTimeout = seconds(Self.defaults.closeTimeout)
 
     @Flag(help: "Do not serve the WS /echo endpoint.")
     var noEcho = false
@@ -86,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
     var noDemo = false
 
     @Option(help: "Size of the demo stream's frames, WxH.")
-    var demoSize = "640x360"
+    var demoSize = DemoStreamConfiguration().size.description
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
@@ -120,7 +121,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await server.start()
         } catch {
-            throw CommandFailure(description: "cannot listen on \(host):\(port): \(error)")
+            // Not a usage error: the message alone, as ArgumentParser prints any other failure.
+            writeStderr("Error: cannot listen on \(host):\(port): \(error)\n")
+            throw ExitCode.failure
         }
         // One plain line on stdout, so scripts and tests learn the address (and the port, with --port 0).
         print("canvaswire serving \(tlsCert == nil ? "http" : "https")://\(host):\(server.port ?? port)/")
@@ -130,7 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
         signals.cancel()
     }
 
-    private func makeConfiguration() throws -> ServerConfiguration {
+    func makeConfiguration() throws -> ServerConfiguration {
         var tls: TLSConfiguration?
         if let tlsCert, let tlsKey {
             do {
@@ -148,61 +151,25 @@ struct ServeCommand: AsyncParsableCommand {
             limits: FrameLimits(maxWidth: maxDimension, maxHeight: maxDimension, maxPayloadBytes: maxPayload),
             highWaterMark: highWaterMark,
             lowWaterMark: lowWaterMark,
-            stallTimeout: .milliseconds(Int(stallTimeout * 1000)),
+            stallTimeout: .seconds(stallTimeout),
             token: token,
             tokenRequiredForViewers: tokenForViewers,
             allowedOrigins: allowedOrigins,
             tls: tls,
             maxConnections: maxConnections,
             maxStreams: maxStreams,
-            streamIdleTimeout: .milliseconds(Int(streamIdleTimeout * 1000)),
-            handshakeTimeout: .milliseconds(Int(handshakeTimeout * 1000)),
-            pingInterval: .milliseconds(Int(pingInterval * 1000)),
-            deadPeerTimeout: .milliseconds(Int(deadPeerTimeout * 1000)),
-            closeTimeout: .milliseconds(Int(closeTimeout * 1000)),
+            streamIdleTimeout: .seconds(streamIdleTimeout),
+            handshakeTimeout: .seconds(handshakeTimeout),
+            pingInterval: .seconds(pingInterval),
+            deadPeerTimeout: .seconds(deadPeerTimeout),
+            closeTimeout: .seconds(closeTimeout),
             echoEnabled: !noEcho,
             demoStream: noDemo ? nil : DemoStreamConfiguration(size: FrameSize(parsing: demoSize)!)
         )
     }
 }
 
-/// Turns the first SIGINT or SIGTERM into a graceful shutdown.
-final class ShutdownSignals {
-    private final class FirstSignal: Sendable {
-        let number = Atomic<Int32>(0)
-    }
-
-    private let sources: [any DispatchSourceSignal]
-    private let first: FirstSignal
-
-    /// - Parameter onSignal: Runs once, with the number of the first signal.
-    init(onSignal: @escaping @Sendable (Int32) async -> Void) {
-        let first = FirstSignal()
-        self.first = first
-        sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                guard first.number.compareExchange(expected: 0, desired: number, ordering: .relaxed).exchanged else { return }
-                Task { await onSignal(number) }
-            }
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() {
-        sources.forEach { $0.cancel() }
-    }
-
-    /// The signal that arrived first, if any.
-    var received: Int32? {
-        let number = first.number.load(ordering: .relaxed)
-        return number == 0 ? nil : number
-    }
-
-    /// The name of ``received``, for messages and summaries.
-    var receivedName: String? {
-        received.map { $0 == SIGINT ? "SIGINT" : $0 == SIGTERM ? "SIGTERM" : "signal \($0)" }
-    }
+/// Whole and fractional seconds, as the options take them.
+private func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
 }

@@ -4,8 +4,11 @@
 /// At most `width` inputs are in flight and at most `width` results wait for their turn, so memory stays
 /// bounded however long the input is; a slow `consume` stops the reading of further input. The input is
 /// read in its own child task, so a source that waits (a watched folder) never holds back results that
-/// are ready.
-func orderedParallelMap<Source: AsyncSequence, Output: Sendable>(
+/// are ready. `consume` returns `false` to stop early; the remaining work is cancelled.
+///
+/// The sender decodes PNGs with it and the receiver encodes them, so frames are coded on every core
+/// while they still leave in their original order.
+public func orderedParallelMap<Source: AsyncSequence, Output: Sendable>(
     _ input: Source,
     width: Int,
     transform: @escaping @Sendable (Source.Element) async throws -> Output,

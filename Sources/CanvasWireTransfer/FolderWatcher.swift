@@ -6,19 +6,19 @@ import Glibc
 
 /// Reports PNG files as they are completely written into, or moved into, a folder (inotify
 /// `IN_CLOSE_WRITE` and `IN_MOVED_TO`), the way a screenshot folder fills up. No polling.
-final class FolderWatcher: Sendable {
-    let folder: String
+public final class FolderWatcher: Sendable {
+    /// The watched folder, without a trailing slash.
+    public let folder: String
     private let descriptor: Int32
 
-    init(folder: String) throws(InputFiles.Failure) {
-        guard InputFiles.isDirectory(folder) else {
-            throw InputFiles.Failure(description: "--watch \(folder): not a folder")
-        }
+    /// Starts watching; files completed from now on are reported, files already there are not.
+    public init(folder: String) throws(TransferError) {
+        guard InputFiles.isDirectory(folder) else { throw .notAFolderToWatch(folder) }
         let descriptor = inotify_init1(Int32(IN_CLOEXEC))
         guard descriptor >= 0,
             inotify_add_watch(descriptor, folder, UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO)) >= 0
         else {
-            throw InputFiles.Failure(description: "--watch \(folder): cannot watch: \(String(cString: strerror(errno)))")
+            throw .cannotWatch(folder, code: errno)
         }
         self.folder = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
         self.descriptor = descriptor
@@ -27,7 +27,10 @@ final class FolderWatcher: Sendable {
     deinit { close(descriptor) }
 
     /// Waits for the next batch of completed `.png` files, in the order the kernel reported them.
-    func nextFiles() async throws -> [String] {
+    ///
+    /// - Throws: `CancellationError` when the calling task is cancelled, ``TransferError`` when the
+    ///   watch cannot be read.
+    public func nextFiles() async throws -> [String] {
         let descriptor = self.descriptor, folder = self.folder
         return try await BlockingIO.run {
             var names: [String] = []

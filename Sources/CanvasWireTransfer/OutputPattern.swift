@@ -1,6 +1,6 @@
 /// An ffmpeg-style file name pattern such as `frame-%06d.png`: one `%d` or `%0Nd` for the frame's
 /// sequence number, `%%` for a percent sign.
-struct OutputPattern: Sendable {
+public struct OutputPattern: Sendable {
     private enum Part: Sendable {
         case text(String)
         case number(width: Int)
@@ -8,7 +8,8 @@ struct OutputPattern: Sendable {
 
     private let parts: [Part]
 
-    init?(_ pattern: String) {
+    /// `nil` unless `pattern` has exactly one `%d` or `%0Nd` and no `/` (names stay inside the folder).
+    public init?(_ pattern: String) {
         var parts: [Part] = []
         var text = ""
         var numbers = 0
@@ -36,7 +37,8 @@ struct OutputPattern: Sendable {
         self.parts = parts
     }
 
-    func name(for sequence: UInt64) -> String {
+    /// The file name of frame `sequence`: `frame-%06d.png` names frame 42 `frame-000042.png`.
+    public func name(for sequence: UInt64) -> String {
         parts.map { part in
             switch part {
             case .text(let text):

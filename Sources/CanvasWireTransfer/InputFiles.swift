@@ -2,37 +2,32 @@
 import Glibc
 #endif
 
-/// Turns the sender's command-line inputs into an ordered list of PNG files.
-enum InputFiles {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
+/// Turns a sender's inputs (files, folders, globs) into an ordered list of PNG files.
+public enum InputFiles {
     /// Files as given; folders contribute their `.png` files in natural order (`frame2` before
     /// `frame10`); arguments with `*`, `?` or `[` that the shell did not expand are expanded here.
-    static func expand(_ arguments: [String]) throws(Failure) -> [String] {
+    ///
+    /// - Throws: ``TransferError`` naming the first argument that is unreadable or matches nothing.
+    public static func expand(_ arguments: [String]) throws(TransferError) -> [String] {
         var files: [String] = []
         for argument in arguments {
             if isDirectory(argument) {
                 files += try pngFiles(in: argument)
             } else if argument.contains(where: { "*?[".contains($0) }) {
                 let matches = glob(argument)
-                guard !matches.isEmpty else { throw Failure(description: "\(argument): no files match this pattern") }
+                guard !matches.isEmpty else { throw .noMatch(pattern: argument) }
                 files += matches.sorted(by: naturalOrder)
             } else {
-                guard access(argument, R_OK) == 0 else {
-                    throw Failure(description: "\(argument): \(String(cString: strerror(errno)))")
-                }
+                guard access(argument, R_OK) == 0 else { throw .unreadable(argument, code: errno) }
                 files.append(argument)
             }
         }
         return files
     }
 
-    static func pngFiles(in folder: String) throws(Failure) -> [String] {
-        guard let directory = opendir(folder) else {
-            throw Failure(description: "\(folder): cannot read folder: \(String(cString: strerror(errno)))")
-        }
+    /// The `.png` files of `folder` (not hidden ones), in natural order.
+    public static func pngFiles(in folder: String) throws(TransferError) -> [String] {
+        guard let directory = opendir(folder) else { throw .unreadableFolder(folder, code: errno) }
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
@@ -45,13 +40,15 @@ enum InputFiles {
         return names.sorted(by: naturalOrder).map { prefix + $0 }
     }
 
-    static func isDirectory(_ path: String) -> Bool {
+    /// Whether `path` names a folder (following symbolic links).
+    public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// Compares runs of digits by value and everything else by character: `frame2` < `frame10`.
-    static func naturalOrder(_ lhs: String, _ rhs: String) -> Bool {
+    /// Compares runs of digits by value and everything else by character: `frame2` < `frame10`, the
+    /// order people number frames in (and `ls -v` shows), where plain string order puts 10 before 2.
+    public static func naturalOrder(_ lhs: String, _ rhs: String) -> Bool {
         var left = Array(lhs.unicodeScalars)[...], right = Array(rhs.unicodeScalars)[...]
         while let l = left.first, let r = right.first {
             if l.properties.numericType != nil, r.properties.numericType != nil {

@@ -1,0 +1,52 @@
+public import CanvasWireClient
+
+/// What a ``Receiver`` did; `--json` prints it as it is.
+public struct ReceiverSummary: Sendable, Encodable, CustomStringConvertible {
+    /// Frames written (or sent to stdout).
+    public var frames: Int
+    /// Bytes written (file contents).
+    public var bytes: Int
+    /// Time from connecting to the end.
+    public var seconds: Double
+    /// ``frames`` over ``seconds``.
+    public var framesPerSecond: Double
+    /// The server's count of frames it did not deliver (a `latest` viewer that fell behind).
+    public var dropped: UInt64
+    /// Whether the stream's end message arrived.
+    public var ended: Bool
+    /// How the connection closed (encoded as `closeCode` and `closeReason`).
+    public var closed: CloseInfo
+    /// Frames whose file was already there (``FrameWriter/ExistingFiles/keep``), left as they were.
+    public var skippedExisting: Int
+    /// What stopped the receiver from outside (``Receiver/stop(reason:)``), if anything did.
+    public var stoppedBy: String?
+    /// Set when the connection ended in a way that lost the rest of the stream: no end message, no
+    /// count or duration reached, no stop, and a close code other than 1000 or 1001.
+    public var failure: TransferError?
+
+    private enum CodingKeys: String, CodingKey {
+        case frames, bytes, seconds, framesPerSecond, dropped, ended, closeCode, closeReason, skippedExisting, stoppedBy
+    }
+
+    /// The figures as `canvaswire receive --json` has always printed them.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(frames, forKey: .frames)
+        try container.encode(bytes, forKey: .bytes)
+        try container.encode(seconds, forKey: .seconds)
+        try container.encode(framesPerSecond, forKey: .framesPerSecond)
+        try container.encode(dropped, forKey: .dropped)
+        try container.encode(ended, forKey: .ended)
+        try container.encode(Int(closed.code), forKey: .closeCode)
+        try container.encode(closed.reason, forKey: .closeReason)
+        try container.encode(skippedExisting, forKey: .skippedExisting)
+        try container.encodeIfPresent(stoppedBy, forKey: .stoppedBy)
+    }
+
+    /// `received 120 frames in 4.02 s: 29.9 fps, 0 dropped by the server, stream ended`.
+    public var description: String {
+        let kept = skippedExisting > 0 ? ", \(skippedExisting) already on disk (kept)" : ""
+        let how = stoppedBy.map { "stopped by \($0)" } ?? (ended ? "stream ended" : "closed: \(closed)")
+        return "received \(frames) frames in \(rounded(seconds, decimals: 2)) s: \(rounded(framesPerSecond)) fps, \(dropped) dropped by the server\(kept), \(how)"
+    }
+}

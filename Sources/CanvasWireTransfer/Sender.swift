@@ -1,0 +1,102 @@
+import CanvasWireClient
+import CanvasWireCore
+import CanvasWirePNG
+
+/// Publishes a ``FrameSource`` to a stream: decodes frames on every core, paces them by
+/// `bufferedAmount` (and `framesPerSecond`), survives reconnects, and ends the stream when the input
+/// ends.
+///
+/// Cancelling the task that runs ``run(_:onEvent:)`` stops the sender: frames already handed to the
+/// connection are written, the connection closes with 1001 and no end message (the stream is not
+/// complete), and the summary so far comes back with ``SenderSummary/stopped`` set.
+public struct Sender: Sendable {
+    /// Where to send and how to pace.
+    public let configuration: SenderConfiguration
+
+    /// Prepares a sender; nothing connects until ``run(_:onEvent:)``.
+    public init(configuration: SenderConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Sends every frame of `source`, then `{"type":"end"}`, and closes with 1000.
+    ///
+    /// - Parameter onEvent: Progress, skipped inputs and reconnects, as they happen.
+    /// - Throws: ``TransferError`` for an invalid input (unless skipped) or a server that did not
+    ///   close the ended stream with 1000; `WebSocketClientError` when the connection fails for good.
+    public func run(
+        _ source: FrameSource, onEvent: @escaping @Sendable (SenderEvent) -> Void = { _ in }
+    ) async throws -> SenderSummary {
+        let configuration = self.configuration
+        let decoder = PNGDecoder()
+        var publisher = ReconnectingPublisher(
+            url: configuration.url,
+            configuration: .init(
+                client: configuration.client, threshold: configuration.threshold,
+                reconnects: configuration.reconnects, stopReason: "sender stopped"
+            ),
+            onReconnect: { error, attempt in onEvent(.reconnecting(error, attempt: attempt)) }
+        )
+        var stats = TransferStats()
+        var skipped: [String] = []
+        var sequence: UInt64 = 0
+        func summary(stopped: Bool) -> SenderSummary {
+            SenderSummary(
+                frames: stats.frames, bytes: stats.bytes, seconds: stats.seconds,
+                framesPerSecond: stats.framesPerSecond, megabytesPerSecond: stats.megabytesPerSecond,
+                reconnects: publisher.reconnects, skipped: skipped, stopped: stopped
+            )
+        }
+        let interval = configuration.framesPerSecond.map { Duration.milliseconds(1000 / $0) }
+        var nextTick = ContinuousClock.now
+        do {
+            try await publisher.connect()
+            try await orderedParallelMap(
+                source.items,
+                width: configuration.decodeWidth,
+                transform: { item in
+                    Result { () throws(TransferError) in
+                        try PreparedFrame.prepare(item, format: configuration.wireFormat, decoder: decoder)
+                    }
+                },
+                consume: { prepared in
+                    let frame: PreparedFrame
+                    switch prepared {
+                    case .success(let value):
+                        frame = value
+                    case .failure(let failure):
+                        guard configuration.invalidInput == .skip else { throw failure }
+                        onEvent(.skipped(failure))
+                        skipped.append(failure.description)
+                        return true
+                    }
+                    if let interval {
+                        try await Task.sleep(until: nextTick, clock: .continuous)
+                        nextTick = max(nextTick + interval, .now)  // late frames are not made up in a burst
+                    }
+                    let header = FrameHeader(
+                        pixelFormat: frame.format, width: frame.size.width, height: frame.size.height,
+                        sequence: sequence, captureTimeMicros: WallClock.microsecondsNow()
+                    )
+                    try await publisher.publish(header, payload: frame.payload)
+                    sequence += 1
+                    stats.frames += 1
+                    stats.bytes += frame.payload.count + FrameHeader.v1Length
+                    onEvent(.progress(SenderProgress(
+                        frames: stats.frames, total: source.count, framesPerSecond: stats.framesPerSecond,
+                        megabytesPerSecond: stats.megabytesPerSecond, bufferedAmount: publisher.bufferedAmount
+                    )))
+                    return true
+                }
+            )
+            // A cancelled source may simply end; a stopped sender must not end the stream.
+            try Task.checkCancellation()
+            let closed = try await publisher.finish(lastSequence: sequence == 0 ? nil : sequence - 1)
+            guard closed.code == 1000 else { throw TransferError.streamClosedBadly(closed) }
+        } catch {
+            guard Task.isCancelled else { throw error }
+            await publisher.close(code: 1001, reason: "sender stopped")
+            return summary(stopped: true)
+        }
+        return summary(stopped: false)
+    }
+}

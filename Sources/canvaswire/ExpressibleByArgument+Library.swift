@@ -1,0 +1,8 @@
+// A conformance of a public library type must be public too, which takes a public import.
+public import ArgumentParser
+public import CanvasWireCore
+public import CanvasWireTransfer
+
+extension DeliveryPolicy: ExpressibleByArgument {}
+extension FrameWriter.Format: ExpressibleByArgument {}
+extension FrameConverter.Format: ExpressibleByArgument {}

@@ -1,0 +1,42 @@
+import CanvasWireTransfer
+import Foundation
+import Glibc
+import Testing
+
+@Suite struct AtomicFileTests {
+    private func contents(_ path: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map { Array($0) }
+    }
+
+    @Test(arguments: [false, true])
+    func writesCompleteFilesAndLeavesNoTemporaries(durable: Bool) throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0) }
+        try AtomicFile.write(bytes, to: "\(folder)/a.bin", replacing: false, durable: durable)
+        try AtomicFile.write([9], to: "\(folder)/a.bin", replacing: true, durable: durable)
+        #expect(contents("\(folder)/a.bin") == [9])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["a.bin"])
+    }
+
+    @Test func refusesToReplaceAnExistingFileAndLeavesItAsItWas() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = "\(folder)/frame-000000.png"
+        _ = FileManager.default.createFile(atPath: path, contents: Data("precious".utf8))
+        let error = #expect(throws: TransferError.self) {
+            try AtomicFile.write([1, 2, 3], to: path, replacing: false, durable: false)
+        }
+        #expect(error?.systemErrorCode == EEXIST)
+        #expect(error?.description == "\(path): already exists; use --overwrite to replace it")
+        #expect(contents(path) == Array("precious".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["frame-000000.png"])
+    }
+
+    @Test func aMissingFolderIsNamed() {
+        let error = #expect(throws: TransferError.self) {
+            try AtomicFile.write([1], to: "/nonexistent-cw-folder/x.png")
+        }
+        #expect(error?.description.hasPrefix("/nonexistent-cw-folder/x.png: cannot create a file in /nonexistent-cw-folder") == true)
+    }
+}
