@@ -1,6 +1,6 @@
 /// A set of tiles of a ``TileGrid``, one bit each.
 ///
-/// A 1080p frame in 32-pixel tiles has 2,040 tiles: 32 words. Sets of changed tiles are unioned over
+/// A 1080p frame in 16-pixel tiles has 8,160 tiles: 128 words. Sets of changed tiles are unioned over
 /// frames a viewer skipped, so one delta from the newest frame brings it up to date.
 public struct TileSet: Hashable, Sendable, Sequence {
     /// How many tiles the set can hold: indices are `0..<capacity`.
@@ -54,7 +54,7 @@ public struct TileSet: Hashable, Sendable, Sequence {
     /// The tiles in ascending order.
     public func makeIterator() -> Iterator { Iterator(words: words) }
 
-    /// Visits set bits only: a mostly empty set of 2,040 tiles costs 32 word tests.
+    /// Visits set bits only: a mostly empty set of 8,160 tiles costs 128 word tests.
     public struct Iterator: IteratorProtocol {
         private let words: [UInt64]
         private var index = 0
