@@ -28,7 +28,7 @@ enum DeltaBenchmark {
             default: fail("delta: unknown option \(argument)")
             }
         }
-        guard runs >= 1, pairs >= 1, size.width >= 1, !tileSizes.isEmpty, tileSizes.allSatisfy({ $0 >= 1 }) else {
+        guard runs >= 1, pairs >= 1, size.width >= 1, size.height >= 1, !tileSizes.isEmpty, tileSizes.allSatisfy({ $0 >= 1 }) else {
             fail("usage: canvaswire-codec-bench delta [--runs N] [--size WxH] [--pairs N] [--tile-sizes 16,32,64,128]")
         }
         print("# \(size), \(pairs) frame pairs per pass, \(runs) runs; full frame \(size.rgbaByteCount) bytes")
@@ -36,6 +36,23 @@ enum DeltaBenchmark {
         for kind in SyntheticContent.Kind.allCases {
             measure(SyntheticContent(kind: kind, size: size), runs: runs, pairs: pairs, tileSizes: tileSizes)
         }
+        measureFlood(size: size, runs: runs)
+    }
+
+    /// The receiver's worst case: a delta of one 1x1 rectangle per pixel, the most rectangles a valid
+    /// payload can hold (12 bytes a pixel), validated and applied.
+    private static func measureFlood(size: FrameSize, runs: Int) {
+        let rectangles = (0..<size.height).flatMap { y in (0..<size.width).map { DeltaRectangle(x: $0, y: y, width: 1, height: 1) } }
+        let layout = try! DeltaLayout(rectangles: rectangles, frameSize: size)
+        var frame = [UInt8](repeating: 0, count: size.rgbaByteCount)
+        var payload = [UInt8](repeating: 0, count: layout.encodedLength)
+        frame.withUnsafeBytes { source in payload.withUnsafeMutableBytes { layout.write(from: source, into: $0) } }
+        var decoder = try! DeltaDecoder(frameSize: size)
+        let validate = timePerFrame(runs: runs, frames: 1) { _ = payload.withUnsafeBytes { try! decoder.validate($0) } }
+        let apply = timePerFrame(runs: runs, frames: 1) {
+            payload.withUnsafeBytes { raw in frame.withUnsafeMutableBytes { decoder.apply(raw, to: $0) } }
+        }
+        print("# 1x1 flood: \(rectangles.count) rectangles, \(payload.count) bytes: validate \(format(validate)) ms, apply \(format(apply)) ms")
     }
 
     private static func measure(_ content: SyntheticContent, runs: Int, pairs: Int, tileSizes: [Int]) {
