@@ -1,11 +1,5 @@
 import CanvasWireCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Deterministic RGBA8 frames for delta benchmarks: frame `n` depends only on `n`, the kind and the
 /// size, so any receiver can rebuild what it should have got and compare.
 ///
@@ -85,16 +79,23 @@ struct SyntheticContent {
             let value = Int(Self.mix(UInt64(column + n)) % UInt64(area.height - 20)) + 10
             canvas.fill(x: area.x + column, y: area.y + area.height - value, width: 1, height: value, colour: (52, 120, 246))
         }
-        // Cursor: a 12x19 arrow on a Lissajous path, outlined like a real one.
-        let t = Double(n) / 30
-        let cx = Int((sin(t * 0.9) * 0.45 + 0.5) * Double(size.width - 12))
-        let cy = Int((sin(t * 1.3 + 1) * 0.45 + 0.5) * Double(size.height - 19))
+        // Cursor: a 12x19 arrow bouncing off the edges, outlined like a real one. Integer arithmetic
+        // only, so a receiver in any language computes the same position.
+        let cx = Self.bounce(n * 7 + size.width / 3, within: size.width - 12)
+        let cy = Self.bounce(n * 5 + size.height / 2, within: size.height - 19)
         for row in 0..<19 {
             let span = min(row, 11) + 1 - (row > 15 ? row - 15 : 0) * 3
             guard span > 0 else { continue }
             canvas.fill(x: cx, y: cy + row, width: span, height: 1, colour: (0, 0, 0))
             if span > 2 { canvas.fill(x: cx + 1, y: cy + row, width: span - 2, height: 1, colour: (255, 255, 255)) }
         }
+    }
+
+    /// `position` folded back and forth into `0...limit` (0 when the limit is not positive).
+    private static func bounce(_ position: Int, within limit: Int) -> Int {
+        guard limit > 0 else { return 0 }
+        let folded = position % (2 * limit)
+        return folded <= limit ? folded : 2 * limit - folded
     }
 
     private static func desktop(_ size: FrameSize) -> [UInt8] {
