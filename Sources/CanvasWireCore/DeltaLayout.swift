@@ -27,8 +27,8 @@ public struct DeltaLayout: Hashable, Sendable {
     ///   - grid: The grid the tiles belong to.
     ///   - mergingVertically: Whether to merge runs that line up in consecutive tile rows. On by
     ///     default: it saves only 8 bytes a merged rectangle but cuts the rectangles (and so the
-    ///     receiver's `putImageData` calls) from 21.3 to 15.1 a frame on 1080p screen content in
-    ///     16-pixel tiles and from 68 to 1 on full motion, at no measurable cost (encode 0.006-0.007 ms
+    ///     receiver's `putImageData` calls) from 20.8 to 14.4 a frame on 1080p screen content in
+    ///     16-pixel tiles and from 68 to 1 on full motion, at no measurable cost (encode 0.006 ms
     ///     either way; `tools/bench/delta`, see ``TileGrid/defaultTileSize``).
     /// - Throws: ``FrameError`` when the frame is wider or taller than 65535 pixels, which a delta
     ///   cannot address.

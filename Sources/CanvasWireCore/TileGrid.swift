@@ -7,17 +7,17 @@ public struct TileGrid: Hashable, Sendable {
     ///
     /// Measured with `tools/bench/delta` (1920x1080, one core of the 2-core AMD EPYC VM, frames read
     /// from memory, median of 5 runs), tile sizes 16 / 32 / 64 / 128:
-    /// - screen content (windows, typing, a scrolling chart, a cursor): finder 0.549 / 0.542 / 0.565 /
-    ///   0.574 ms a frame, changed tiles 2.4 / 3.0 / 4.3 / 8.8 %, delta 200,317 / 248,359 / 357,670 /
-    ///   768,540 bytes a frame (2.4 / 3.0 / 4.3 / 9.3 % of the full frame), 15.1 / 4.4 / 4.2 / 3.0
+    /// - screen content (windows, typing, a scrolling chart, a cursor): finder 0.571 / 0.536 / 0.571 /
+    ///   0.592 ms a frame, changed tiles 2.4 / 2.9 / 4.2 / 8.4 %, delta 197,751 / 244,774 / 348,197 /
+    ///   745,500 bytes a frame (2.4 / 3.0 / 4.2 / 9.0 % of the full frame), 14.4 / 4.3 / 4.1 / 3.0
     ///   rectangles a frame after vertical merging;
     /// - video (every pixel changes): finder 0.061 / 0.015 / 0.004 / 0.001 ms, every tile changed;
-    /// - noise: finder 0.065 / 0.015 / 0.004 / 0.001 ms, every tile changed.
+    /// - noise: finder 0.062 / 0.015 / 0.004 / 0.001 ms, every tile changed.
     ///
-    /// Finding costs the same at every size where little changes (it is one pass over both frames,
-    /// bound by memory) and far below the 3 ms budget where everything changes (a tile stops at its
-    /// first difference), so the size is chosen by bytes: 16 sends 19 % fewer than 32 and 44 % fewer
-    /// than 64, for about 15 rectangles (`putImageData` calls) a frame.
+    /// Finding costs about the same at every size where little changes (it is one pass over both
+    /// frames, bound by memory) and far below the 3 ms budget where everything changes (a tile stops at
+    /// its first difference), so the size is chosen by bytes: 16 sends 19 % fewer than 32 and 43 %
+    /// fewer than 64, for about 14 rectangles (`putImageData` calls) a frame.
     public static let defaultTileSize = 16
 
     public let frameSize: FrameSize
