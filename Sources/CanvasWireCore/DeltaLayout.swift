@@ -74,6 +74,9 @@ public struct DeltaLayout: Hashable, Sendable {
 
     /// A layout of rectangles the caller chose, such as the regions a publisher knows it redrew.
     ///
+    /// Overlap is checked as a receiver checks it, with a coverage bitmap of the frame
+    /// (width*height/8 bytes, allocated for the call).
+    ///
     /// - Parameters:
     ///   - rectangles: Rectangles inside the frame, each at least 1x1, no two overlapping.
     ///   - frameSize: The full frame's size.
