@@ -221,6 +221,7 @@ if Context.environment["CANVASWIRE_FUZZ"] == "1" {
         ("fuzz-png", "PNG", ["CanvasWireCore", "CanvasWirePNG"]),
         ("fuzz-request", "Request", ["CanvasWireServer", "CanvasWireClient"]),
         ("fuzz-frame-decoder", "FrameDecoder", ["CanvasWireWebSocket"]),
+        ("fuzz-delta", "Delta", ["CanvasWireCore"]),
     ]
     for target in fuzzTargets {
         package.targets.append(

@@ -15,6 +15,19 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         case payloadSizeMismatch(expected: Int, actual: Int)
         case emptyPayload
         case invalidControlMessage(String)
+        case deltaFrameTooLarge(width: Int, height: Int)
+        case deltaCountTruncated(available: Int)
+        case deltaCountExceedsBytes(count: Int, payloadBytes: Int)
+        case deltaRectangleTruncated(index: Int, needed: Int, available: Int)
+        case deltaRectangleEmpty(index: Int, width: Int, height: Int)
+        case deltaRectangleOutOfBounds(index: Int, axis: DeltaAxis, origin: Int, extent: Int, frameExtent: Int)
+        case deltaRectangleOverlap(index: Int, rectangle: DeltaRectangle, pixelX: Int, pixelY: Int)
+        case deltaTrailingBytes(count: Int, rectangles: Int)
+    }
+
+    /// Which side of the frame a delta rectangle passes.
+    enum DeltaAxis: Hashable, Sendable {
+        case horizontal, vertical
     }
 
     private let kind: Kind
@@ -43,12 +56,35 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
     static let emptyPayload = Self(.emptyPayload)
     /// A text message that is not a control message this protocol defines.
     public static func invalidControlMessage(_ reason: String) -> Self { .init(.invalidControlMessage(reason)) }
+    static func deltaFrameTooLarge(width: Int, height: Int) -> Self {
+        .init(.deltaFrameTooLarge(width: width, height: height))
+    }
+    static func deltaCountTruncated(available: Int) -> Self { .init(.deltaCountTruncated(available: available)) }
+    static func deltaCountExceedsBytes(count: Int, payloadBytes: Int) -> Self {
+        .init(.deltaCountExceedsBytes(count: count, payloadBytes: payloadBytes))
+    }
+    static func deltaRectangleTruncated(index: Int, needed: Int, available: Int) -> Self {
+        .init(.deltaRectangleTruncated(index: index, needed: needed, available: available))
+    }
+    static func deltaRectangleEmpty(index: Int, width: Int, height: Int) -> Self {
+        .init(.deltaRectangleEmpty(index: index, width: width, height: height))
+    }
+    static func deltaRectangleOutOfBounds(index: Int, axis: DeltaAxis, origin: Int, extent: Int, frameExtent: Int) -> Self {
+        .init(.deltaRectangleOutOfBounds(index: index, axis: axis, origin: origin, extent: extent, frameExtent: frameExtent))
+    }
+    static func deltaRectangleOverlap(index: Int, rectangle: DeltaRectangle, pixelX: Int, pixelY: Int) -> Self {
+        .init(.deltaRectangleOverlap(index: index, rectangle: rectangle, pixelX: pixelX, pixelY: pixelY))
+    }
+    static func deltaTrailingBytes(count: Int, rectangles: Int) -> Self {
+        .init(.deltaTrailingBytes(count: count, rectangles: rectangles))
+    }
 
-    /// The RFC 6455 close code that fits this error: 1009 for anything too big, 1003 for a pixel format
-    /// this reader cannot accept, 1007 for a malformed control message, 1008 for the rest.
+    /// The RFC 6455 close code that fits this error: 1009 for anything too big (a delta for a frame wider
+    /// or taller than 65535 included), 1003 for a pixel format this reader cannot accept, 1007 for a
+    /// malformed control message, 1008 for the rest (every malformed delta payload among them).
     public var closeCode: UInt16 {
         switch kind {
-        case .payloadTooLarge, .dimensionTooLarge: 1009
+        case .payloadTooLarge, .dimensionTooLarge, .deltaFrameTooLarge: 1009
         case .reservedPixelFormat: 1003
         case .invalidControlMessage: 1007
         default: 1008
@@ -79,6 +115,27 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
             "PNG frame has an empty payload"
         case .invalidControlMessage(let reason):
             "invalid control message: \(reason)"
+        case .deltaFrameTooLarge(let width, let height):
+            "a \(width)x\(height) frame cannot be sent as a delta: rectangles address at most \(DeltaRectangle.maxCoordinate) pixels a side; send full frames"
+        case .deltaCountTruncated(let available):
+            "delta payload is \(available) bytes; it needs at least 4 for the rectangle count"
+        case .deltaCountExceedsBytes(let count, let payloadBytes):
+            "delta payload declares \(count) rectangles, but its \(payloadBytes) bytes hold at most \((payloadBytes - 4) / 12); send the count of rectangles that follow"
+        case .deltaRectangleTruncated(let index, let needed, let available):
+            "delta rectangle \(index) needs \(needed) more bytes (header and pixels) but only \(available) remain; the payload is cut short"
+        case .deltaRectangleEmpty(let index, let width, let height):
+            "delta rectangle \(index) is \(width)x\(height); a rectangle is at least 1x1 pixels"
+        case .deltaRectangleOutOfBounds(let index, let axis, let origin, let extent, let frameExtent):
+            switch axis {
+            case .horizontal:
+                "delta rectangle \(index) (x \(origin), w \(extent)) extends past the frame's width \(frameExtent)"
+            case .vertical:
+                "delta rectangle \(index) (y \(origin), h \(extent)) extends past the frame's height \(frameExtent)"
+            }
+        case .deltaRectangleOverlap(let index, let rectangle, let pixelX, let pixelY):
+            "delta rectangle \(index) (\(rectangle)) overlaps an earlier rectangle at pixel (\(pixelX), \(pixelY)); rectangles must not overlap"
+        case .deltaTrailingBytes(let count, let rectangles):
+            "delta payload has \(count) bytes after its \(rectangles) rectangles; send exactly the rectangles it declares"
         }
     }
 

@@ -1,6 +1,10 @@
-// In-process PNG codec benchmark: decode and encode whole frames, single thread, MB/s of raw RGBA.
+// In-process codec benchmarks, single thread: the PNG codec (below) and, with `delta` first, the
+// RGBA8 delta codec on synthetic content (DeltaBenchmark.swift).
 //
 //   canvaswire-codec-bench [--runs N] [--sweep] FILE.rgba:WxH ...
+//   canvaswire-codec-bench delta [--runs N] [--size WxH] [--pairs N] [--tile-sizes 16,32,64,128]
+//
+// PNG: decode and encode whole frames, MB/s of raw RGBA.
 //
 // Each input is raw RGBA8 with its size. For every input it encodes with the default configuration
 // (and with --sweep, a grid of levels, filters and strategies), decodes the default output and a
@@ -74,6 +78,11 @@ func report(_ name: String, _ operation: String, _ settings: String, _ rates: [D
 
 func describe(_ c: PNGEncoder.Configuration) -> String {
     "level=\(c.level) filter=\(c.filter) strategy=\(c.strategy)\(c.writesOpaqueImagesAsRGB ? "" : " keep-alpha")"
+}
+
+if CommandLine.arguments.dropFirst().first == "delta" {
+    DeltaBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
 }
 
 var runs = 5

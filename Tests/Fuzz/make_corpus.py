@@ -107,6 +107,27 @@ def main():
     for name, (cuts, data) in streams.items():
         write("frame-decoder", name, cuts + b"\x00" + data)
 
+    # delta: the frame's width and height (byte % 16 + 1), then a delta payload (pixel format 3).
+    def delta(rects, trailing=b"", count=None):
+        out = struct.pack("<I", len(rects) if count is None else count)
+        for x, y, w, h in rects:
+            out += struct.pack("<HHHH", x, y, w, h) + bytes((x + y + i) % 251 for i in range(w * h * 4))
+        return out + trailing
+
+    deltas = {
+        "empty": (3, 3, delta([])),
+        "one-rect": (7, 4, delta([(2, 1, 3, 2)])),
+        "touching": (15, 15, delta([(0, 0, 8, 8), (8, 0, 8, 8), (0, 8, 16, 8)])),
+        "one-pixel-flood": (2, 2, delta([(x, y, 1, 1) for y in range(3) for x in range(3)])),
+        "full-frame": (15, 0, delta([(0, 0, 16, 1)])),
+        "overlap": (7, 7, delta([(0, 0, 4, 4), (3, 3, 2, 2)])),
+        "past-the-edge": (4, 4, delta([(3, 0, 3, 1)])),
+        "trailing-byte": (3, 3, delta([(0, 0, 1, 1)], trailing=b"\0")),
+        "count-too-large": (3, 3, delta([(0, 0, 1, 1)], count=1000)),
+    }
+    for name, (width, height, payload) in deltas.items():
+        write("delta", name, bytes([width, height]) + payload)
+
 
 if __name__ == "__main__":
     main()

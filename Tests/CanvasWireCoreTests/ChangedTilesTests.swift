@@ -1,0 +1,62 @@
+import CanvasWireCore
+import Testing
+
+@Suite struct ChangedTilesTests {
+    /// Finds the changed tiles between two frames with the codec.
+    static func find(_ a: [UInt8], _ b: [UInt8], grid: TileGrid, into tiles: inout TileSet) {
+        a.withUnsafeBytes { old in b.withUnsafeBytes { new in grid.insertChangedTiles(from: old, to: new, into: &tiles) } }
+    }
+
+    /// `frame` with a few random pixels changed, each in one random byte (so single-byte differences
+    /// at every position within a word are found).
+    static func touch(_ frame: [UInt8], pixels: Int, using random: inout Random) -> [UInt8] {
+        var result = frame
+        for _ in 0..<pixels {
+            let byte = random.int(in: 0...frame.count - 1)
+            result[byte] &+= UInt8(random.int(in: 1...255))
+        }
+        return result
+    }
+
+    @Test(arguments: 0..<60) func findsExactlyTheTilesTheReferenceFinds(seed: Int) {
+        var random = Random(seed: UInt64(1000 + seed))
+        let width = seed % 10 == 0 ? 1 : random.int(in: 1...150)
+        let height = seed % 10 == 1 ? 1 : random.int(in: 1...90)
+        let tileSize = [1, 3, 7, 16, 32, 64][seed % 6]
+        let old = random.bytes(width * height * 4)
+        let new = Self.touch(old, pixels: random.int(in: 0...12), using: &random)
+        let grid = TileGrid(frameSize: FrameSize(width: width, height: height), tileSize: tileSize)
+        var tiles = TileSet(grid: grid)
+        Self.find(old, new, grid: grid, into: &tiles)
+        #expect(Set(tiles) == DeltaReference.changedTiles(old, new, width: width, height: height, tileSize: tileSize),
+                "\(width)x\(height) in tiles of \(tileSize)")
+    }
+
+    @Test func everyTileOfEntirelyDifferentFramesIsFound() {
+        var random = Random(seed: 5)
+        let old = random.bytes(100 * 37 * 4)
+        let new = old.map { $0 ^ 0x80 }
+        let grid = TileGrid(frameSize: FrameSize(width: 100, height: 37), tileSize: 16)
+        var tiles = TileSet(grid: grid)
+        Self.find(old, new, grid: grid, into: &tiles)
+        #expect(tiles.count == grid.tileCount)
+    }
+
+    @Test func identicalFramesHaveNoChangedTiles() {
+        let frame = [UInt8](repeating: 9, count: 33 * 33 * 4)
+        let grid = TileGrid(frameSize: FrameSize(width: 33, height: 33), tileSize: 8)
+        var tiles = TileSet(grid: grid)
+        Self.find(frame, frame, grid: grid, into: &tiles)
+        #expect(tiles.isEmpty)
+    }
+
+    @Test func aDifferenceInTheLastByteOfTheLastTileIsFound() {
+        let old = [UInt8](repeating: 0, count: 45 * 19 * 4)
+        var new = old
+        new[new.count - 1] = 1
+        let grid = TileGrid(frameSize: FrameSize(width: 45, height: 19), tileSize: 16)
+        var tiles = TileSet(grid: grid)
+        Self.find(old, new, grid: grid, into: &tiles)
+        #expect(Array(tiles) == [grid.tileCount - 1])
+    }
+}
