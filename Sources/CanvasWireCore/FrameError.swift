@@ -38,7 +38,8 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         .init(.truncatedHeader(available: available, needed: needed))
     }
     static func badMagic(_ bytes: [UInt8]) -> Self { .init(.badMagic(bytes)) }
-    static func reservedPixelFormat(_ value: UInt8) -> Self { .init(.reservedPixelFormat(value)) }
+    /// A pixel format the reader does not take (close code 1003).
+    public static func reservedPixelFormat(_ value: UInt8) -> Self { .init(.reservedPixelFormat(value)) }
     static func reservedFlags(_ value: UInt8) -> Self { .init(.reservedFlags(value)) }
     static func headerLengthTooSmall(_ value: Int) -> Self { .init(.headerLengthTooSmall(value)) }
     static func zeroDimension(_ field: String) -> Self { .init(.zeroDimension(field)) }
@@ -98,7 +99,7 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         case .badMagic(let bytes):
             "not a CanvasWire v1 frame: magic is \(Self.render(bytes)), expected \"CWF1\""
         case .reservedPixelFormat(let value):
-            "pixel format \(value) is reserved: v1 knows 1 (RGBA8) and 2 (PNG)"
+            "pixel format \(value) is reserved: v1 knows 1 (RGBA8), 2 (PNG) and 3 (RGBA8 delta)"
         case .reservedFlags(let value):
             "flags byte is \(value), but v1 reserves it and requires 0"
         case .headerLengthTooSmall(let value):

@@ -122,6 +122,9 @@ public struct FrameWriter: Sendable {
             }
         case (.png, .rgba):
             return try frame.payload.withUnsafeReadableBytes { png in try decoder.decode(png, source: name) }.pixels
+        case (.rgba8Delta, _):
+            // The client library applies deltas and hands on whole frames; one that reaches here is a bug.
+            throw TransferError.invalidFrame(name, reason: "a delta frame reached the writer unapplied")
         }
     }
 }

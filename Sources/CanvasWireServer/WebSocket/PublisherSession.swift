@@ -115,7 +115,11 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         switch assembly.kind {
         case .frame(let reader):
             do throws(FrameError) {
-                publish(Frame(header: try reader.finish(), message: assembly.buffer))
+                let header = try reader.finish()
+                guard header.pixelFormat != .rgba8Delta else {
+                    return refuse(.reservedPixelFormat(header.pixelFormat.rawValue))
+                }
+                publish(Frame(header: header, message: assembly.buffer))
             } catch {
                 refuse(error)
             }
