@@ -231,3 +231,24 @@ def test_generator_fails_a_relay_that_alters_frames(case):
         return
     assert code == 1 and not report["ok"], "a generator that saw altered frames must fail"
     assert any(failure in message for message in report["failures"]), report["failures"]
+
+
+def test_generator_reports_a_relay_that_refuses_the_handshake_as_failed():
+    async def scenario():
+        async def hang_up(reader, writer):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            writer.close()
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            process = await asyncio.create_subprocess_exec(
+                node(), str(LOADGEN), f"ws://127.0.0.1:{port}/streams/x", "--scenario", "n10", *SMALL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            stdout, _ = await asyncio.wait_for(process.communicate(), 120)
+            return process.returncode, json.loads(stdout)
+
+    code, report = asyncio.run(scenario())
+    assert code == 1 and report["ok"] is False and report["scenario"] == "n10"
+    assert "404" in report["failures"][0], report

@@ -12,13 +12,13 @@
 //   n10paced  10 viewers, 640x360, 30 fps
 //   nslow     2 viewers + 1 slow viewer (reads a frame, then stops reading for 100 ms), 640x360, 30 fps
 // Options override a scenario: --size WxH --viewers N --slow-viewers N --slow-sleep-ms MS --fps F
-// (0 = unpaced) --policy P --duration S (default 5) --warmup S (default 0.5) --viewer-threads N
+// (0 = unpaced) --policy P --duration S (default 5) --warmup S (default 0.5) --viewer-threads N (default 1)
 // --send-threshold BYTES (unpaced: send the next frame while the socket's own buffer holds less;
 // default 256 KiB) --grace S (default 5: how long viewers may take to drain after the last frame).
 //
 // Payload bytes and headers are all checked (see loadgen/payload.js); a corrupt, reordered or
 // duplicated frame, a broken connection or a viewer that gets nothing makes `ok` false and the
-// exit status 1. Latency is the capture time in the frame's header (stamped when the publisher
+// exit status 1, and so does a run that cannot finish (`failures` says why); 2 is a usage error. Latency is the capture time in the frame's header (stamped when the publisher
 // hands the frame to its socket) to the moment the read that completed the message returned.
 // Throughput counts payload bytes (10^6 per MB) of frames read within the window [warmup, duration).
 "use strict";
@@ -31,6 +31,20 @@ const SCENARIOS = {
   n10paced: { size: "640x360", viewers: 10, slowViewers: 0, fps: 30 },
   nslow: { size: "640x360", viewers: 2, slowViewers: 1, fps: 30 },
 };
+
+class UsageError extends Error {}
+
+/** Reports a run that could not finish (a refused connection, a relay that stopped answering) as failed. */
+function giveUp(scenario, reason) {
+  process.stdout.write(`${JSON.stringify({ tool: "tools/bench/loadgen.js", ok: false, failures: [reason], scenario })}\n`);
+  process.stderr.write(`loadgen: ${reason}\n`);
+  process.exit(1);
+}
+
+function scenarioArgument() {
+  const index = process.argv.indexOf("--scenario");
+  return index > 0 ? process.argv[index + 1] : "n1";
+}
 
 function parseArguments(argv) {
   const options = {
@@ -46,28 +60,28 @@ function parseArguments(argv) {
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i];
     if (names[argument]) {
-      if (i + 1 >= argv.length) throw new Error(`${argument} needs a value`);
+      if (i + 1 >= argv.length) throw new UsageError(`${argument} needs a value`);
       const value = argv[++i];
       const name = names[argument];
       options[name] = ["scenario", "size", "policy"].includes(name) ? value : Number(value);
-      if (typeof options[name] === "number" && !Number.isFinite(options[name])) throw new Error(`${argument}: not a number: ${value}`);
+      if (typeof options[name] === "number" && !Number.isFinite(options[name])) throw new UsageError(`${argument}: not a number: ${value}`);
     } else if (!argument.startsWith("--") && options.url === null) {
       options.url = argument;
     } else {
-      throw new Error(`unknown argument ${argument} (see the comment at the top of loadgen.js)`);
+      throw new UsageError(`unknown argument ${argument} (see the comment at the top of loadgen.js)`);
     }
   }
-  if (!options.url) throw new Error("give the stream URL, e.g. ws://127.0.0.1:8080/streams/bench");
+  if (!options.url) throw new UsageError("give the stream URL, e.g. ws://127.0.0.1:8080/streams/bench");
   const scenario = SCENARIOS[options.scenario || "n1"];
-  if (!scenario) throw new Error(`unknown scenario ${options.scenario}; one of ${Object.keys(SCENARIOS).join(", ")}`);
+  if (!scenario) throw new UsageError(`unknown scenario ${options.scenario}; one of ${Object.keys(SCENARIOS).join(", ")}`);
   for (const [key, value] of Object.entries(scenario)) if (options[key] === undefined) options[key] = value;
   options.scenario = options.scenario || "n1";
   const match = /^(\d+)x(\d+)$/.exec(options.size);
-  if (!match) throw new Error(`--size must be WxH, not ${options.size}`);
+  if (!match) throw new UsageError(`--size must be WxH, not ${options.size}`);
   options.width = Number(match[1]);
   options.height = Number(match[2]);
-  if (options.viewers + options.slowViewers < 1) throw new Error("at least one viewer");
-  if (options.warmup >= options.duration) throw new Error("--warmup must be shorter than --duration");
+  if (options.viewers + options.slowViewers < 1) throw new UsageError("at least one viewer");
+  if (options.warmup >= options.duration) throw new UsageError("--warmup must be shorter than --duration");
   return options;
 }
 
@@ -78,6 +92,9 @@ async function main() {
   const report = require("./loadgen/report.js");
 
   const options = parseArguments(process.argv.slice(2));
+  // A relay that never answers a handshake or a hello must not hang the comparison.
+  const limit = (options.duration + options.grace + 30) * 1000;
+  setTimeout(() => giveUp(options.scenario, `no result after ${limit / 1000} s: the relay stopped answering`), limit).unref();
   const shape = { width: options.width, height: options.height };
   const payloadLength = shape.width * shape.height * 4;
   const streamUrl = new URL(options.url);
@@ -97,9 +114,12 @@ async function main() {
   for (let i = 0; i < options.viewers + options.slowViewers; i++) {
     specs.push({ index: i, slow: i >= options.viewers, sleepMs: options.slowSleepMs });
   }
-  // Viewers are spread over worker threads; one thread reads and checks about 2 GB/s here
-  // (tools/bench/README-peers.md), so two are enough for every scenario on this 2-core machine.
-  const threadCount = Math.min(specs.length, options.viewerThreads || 2);
+  // Viewers run in worker threads, apart from the publisher's. One thread is the default: it read
+  // and checked 6.2 GB/s (n10, socketify) on 0.57 of a core, so it is not the limit, and it leaves
+  // the most CPU to the relay on a 2-core machine. Two threads cost CanvasWire's n10 0.16 more
+  // cores of generator and moved its figures both ways (aggregate 4.4 -> 4.8 GB/s, p99 55 -> 98 ms;
+  // socketify 6.2 -> 5.0 GB/s): see tools/bench/README-peers.md.
+  const threadCount = Math.min(specs.length, options.viewerThreads || 1);
   const workers = [];
   for (let t = 0; t < threadCount; t++) {
     const mine = specs.filter((_, i) => i % threadCount === t);
@@ -230,7 +250,10 @@ if (!isMainThread) {
   require("./loadgen/viewer.js").runViewerThread({ workerData, parentPort });
 } else {
   main().catch((error) => {
-    process.stderr.write(`loadgen: ${error.stack || error}\n`);
-    process.exit(2);
+    if (error instanceof UsageError) {
+      process.stderr.write(`loadgen: ${error.message}\n`);
+      process.exit(2);
+    }
+    giveUp(scenarioArgument(), error.message);
   });
 }

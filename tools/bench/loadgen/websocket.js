@@ -61,9 +61,9 @@ function closeFrame(code) {
 /**
  * One client connection. It reads into a single reused buffer (`onread`: no allocation and no
  * stream machinery per read, and reads of up to `readBufferSize` bytes), first the handshake
- * response, then frames for a FrameParser. `pause()` really stops reading the socket (the kernel's
- * receive buffer fills and TCP pushes back on the server); the unparsed rest of the current read is
- * kept and parsed on `resume()`.
+ * response, then frames for a FrameParser. When the parser's sink asks to stop after a message,
+ * the connection really stops reading its socket (the kernel's receive buffer fills and TCP pushes
+ * back on the server); the unparsed rest of the current read is kept and parsed on `resume()`.
  */
 class Connection {
   /**
@@ -95,7 +95,6 @@ class Connection {
     this.clock = null;
     this.pending = null;
     this.pendingReadTime = 0;
-    this.paused = false;
     socket.on("connect", () => {
       socket.write(
         `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\n` +
@@ -148,7 +147,6 @@ class Connection {
   keep(rest, readTime) {
     this.pending = rest.length > 0 ? Buffer.from(rest) : null; // a copy: the read buffer is reused
     this.pendingReadTime = readTime;
-    this.paused = true;
     // Returning false from `onread` stops this read loop; pause() also leaves the stream
     // non-flowing, so that the next resume() starts reading again.
     this.socket.pause();
@@ -164,15 +162,13 @@ class Connection {
 
   /** Reads again after the sink stopped reading (FrameParser: binaryEnd returned true). */
   resume() {
-    this.paused = false;
     const pending = this.pending;
     if (pending) {
       this.pending = null;
       const stopped = this.parser.push(pending, 0, pending.length, this.pendingReadTime);
       if (stopped >= 0) {
         this.pending = stopped < pending.length ? pending.subarray(stopped) : null;
-        this.paused = true;
-        return;  // the socket is still paused
+        return; // the socket is still paused
       }
     }
     this.socket.resume();
