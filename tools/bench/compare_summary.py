@@ -226,7 +226,7 @@ ntable("Nslow: 30 fps, 640x360, 2 viewers + 1 that stops reading for 100 ms afte
 
 
 def per_run(scenario, measure):
-    """measure(ours, run) -> (value, note) for each run in which CanvasWire passed."""
+    """measure(ours, run) -> (value, best peer) for each run in which CanvasWire passed."""
     result = []
     for run in runs:
         ours = good(run, scenario, "canvaswire")
