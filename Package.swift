@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "CanvasWirePNG", targets: ["CanvasWirePNG"]),
         .library(name: "CanvasWireServer", targets: ["CanvasWireServer"]),
         .library(name: "CanvasWireClient", targets: ["CanvasWireClient"]),
+        .library(name: "CanvasWireNATS", targets: ["CanvasWireNATS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -70,6 +71,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A small NATS client (core NATS and the JetStream key-value subset the cluster relay needs).
+        // No dependency on the other CanvasWire modules: the relay builds on it, not the reverse.
+        .target(
+            name: "CanvasWireNATS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "canvaswire",
             dependencies: [
@@ -106,6 +118,16 @@ let package = Package(
                 "CanvasWireServer",
                 "CanvasWireCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanvasWireNATSTests",
+            dependencies: [
+                "CanvasWireNATS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
