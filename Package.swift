@@ -140,7 +140,7 @@ let package = Package(
     ]
 )
 
-// The codec benchmark stays out of the default graph; tools/bench/png-codec builds it with
+// The benchmarks stay out of the default graph; tools/bench/png-codec (and tools/bench/nats) build them with
 // CANVASWIRE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench
 if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
     package.targets.append(
@@ -148,6 +148,19 @@ if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
             name: "canvaswire-codec-bench",
             dependencies: ["CanvasWireCore", "CanvasWirePNG"],
             path: "Sources/CodecBenchmark",
+            swiftSettings: swiftSettings
+        )
+    )
+    // tools/bench/nats: publish throughput through a local nats-server.
+    package.targets.append(
+        .executableTarget(
+            name: "canvaswire-nats-bench",
+            dependencies: [
+                "CanvasWireNATS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/NATSBenchmark",
             swiftSettings: swiftSettings
         )
     )

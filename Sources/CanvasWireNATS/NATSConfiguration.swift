@@ -21,7 +21,7 @@ public struct NATSConfiguration: Sendable {
     /// Longest control line accepted from the server (see ``NATSProtocolParser``).
     public var maxControlLineBytes: Int
     /// Messages a ``NATSMessageStream`` holds for a consumer that is behind; more are dropped and
-    /// counted (``NATSSubscription/droppedMessages``) so a slow consumer never grows memory without
+    /// counted (``NATSMessageStream/droppedMessages``) so a slow consumer never grows memory without
     /// bound nor stops the connection's reads. nats.go's default pending limit.
     public var streamBufferMessages: Int
 

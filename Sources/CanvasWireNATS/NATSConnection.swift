@@ -154,9 +154,10 @@ public final class NATSConnection: Sendable {
     }
 
     /// Subscribes to `subject` and returns its messages as an `AsyncSequence`, for requests, tests
-    /// and consumers that are not on a hot path. Iterate from one task; stopping the iteration
-    /// unsubscribes. Messages beyond ``NATSConfiguration/streamBufferMessages`` waiting for the
-    /// consumer are dropped and counted, never buffered without bound.
+    /// and consumers that are not on a hot path. Iterate from one task; cancelling that task or
+    /// ``NATSSubscription/unsubscribe()`` ends it (leaving a `for` loop with `break` does not).
+    /// Messages beyond ``NATSConfiguration/streamBufferMessages`` waiting for the consumer are
+    /// dropped and counted (``NATSMessageStream/droppedMessages``), never buffered without bound.
     public func subscribe(to subject: String, queueGroup: String? = nil) throws(NATSError) -> NATSMessageStream {
         let (stream, continuation) = AsyncStream.makeStream(
             of: NATSMessage.self, bufferingPolicy: .bufferingOldest(configuration.streamBufferMessages)
