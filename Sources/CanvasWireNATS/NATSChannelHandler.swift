@@ -60,12 +60,21 @@ final class NATSChannelHandler: ChannelDuplexHandler, @unchecked Sendable {
         }
     }
 
+    /// Also reached without `channelInactive` by a channel that never connected: the context holds
+    /// this handler, so keeping it would keep both, and the connection, alive.
     func handlerRemoved(context: ChannelHandlerContext) {
+        stopTimer()
+        self.context = nil
+    }
+
+    /// Cancels the timer and lets go of it: a `Scheduled` holds its closure, which holds this handler.
+    private func stopTimer() {
         timer?.cancel()
+        timer = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
+        stopTimer()
         let reason = failure ?? lastServerError.map(NATSError.serverError) ?? .connectionLost("the server closed the connection")
         while let waiter = pongWaiters.popFirst() { waiter?.fail(reason) }
         self.context = nil
@@ -102,7 +111,7 @@ final class NATSChannelHandler: ChannelDuplexHandler, @unchecked Sendable {
         case .pong:
             if case .awaitingPong(let info) = phase {
                 phase = .ready
-                timer?.cancel()
+                stopTimer()
                 scheduleKeepAlive()
                 connection.linkReady(self, channel: context.channel, info: info)
             } else if let waiter = pongWaiters.popFirst() {

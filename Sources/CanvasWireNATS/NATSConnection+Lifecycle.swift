@@ -7,7 +7,8 @@ extension NATSConnection {
     /// Connecting, reconnecting and closing, confined to the connection's event loop.
     struct Lifecycle {
         var backoff: ReconnectBackoff
-        /// The next attempt, while waiting for its delay.
+        /// The next attempt, while waiting for its delay. Cleared when it starts: a `Scheduled` holds
+        /// its closure, which holds this connection.
         var pendingAttempt: Scheduled<Void>?
         /// The caller of ``connect(to:configuration:logger:eventLoopGroup:)`` until the first server answers.
         var initial: EventLoopPromise<Void>?
@@ -70,6 +71,7 @@ extension NATSConnection {
 
     private func beginClose(_ closed: EventLoopPromise<Void>) {
         lifecycle.value.pendingAttempt?.cancel()
+        lifecycle.value.pendingAttempt = nil
         lifecycle.value.initial?.fail(NATSError.closed)
         lifecycle.value.initial = nil
         guard let link = markClosed() else { return finishClose(closed) }
@@ -111,6 +113,7 @@ extension NATSConnection {
     }
 
     private func open(server: Int) {
+        lifecycle.value.pendingAttempt = nil
         guard !state.withLock({ $0.closed }) else { return }
         let url = servers[server]
         let handler = NATSChannelHandler(connection: self, server: server)

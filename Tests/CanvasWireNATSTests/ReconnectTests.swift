@@ -83,6 +83,23 @@ import Testing
         }
     }
 
+    /// A refused attempt never makes its channel active; its handler must still let go of the
+    /// pipeline (which holds it back), or it keeps the whole connection alive (found by LeakSanitizer).
+    @Test func aClosedConnectionIsFreedAfterRefusedAttempts() async throws {
+        try await NATSServerProcess.with { live in
+            let dead = try await NATSServerProcess.start()
+            await dead.stop()
+            let tracker = WeakReference()
+            do {
+                let connection = try await connect([dead.url, live.url])
+                tracker.connection = connection
+                _ = try connection.subscribe(to: "x") { _ in }
+                await connection.close()
+            }
+            try await eventually("the connection to be freed") { tracker.connection == nil }
+        }
+    }
+
     @Test func aServerThatStopsAnsweringPingsIsLeftForAnotherConnection() async throws {
         let server = try await ScriptedNATSServer(maxPayload: 1 << 20)
         var configuration = testConfiguration()
@@ -120,4 +137,9 @@ import Testing
         await connection.close()
         try await server.shutdown()
     }
+}
+
+/// Set once, then only read by the polling check.
+private final class WeakReference: @unchecked Sendable {
+    weak var connection: NATSConnection?
 }
