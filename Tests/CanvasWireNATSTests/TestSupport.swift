@@ -1,20 +1,44 @@
 import CanvasWireNATS
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 
 /// Fails the test with `what` instead of hanging when `body` does not finish within `seconds`.
+///
+/// Returns at the deadline even if `body` ignores cancellation (a task group would wait for it);
+/// `body` is cancelled and left to finish on its own.
 func withTimeout<T: Sendable>(
     _ seconds: Int = 20, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw ServerError("timed out after \(seconds) s: \(what)")
+    let outcome = FirstOutcome<T>()
+    return try await withCheckedThrowingContinuation { continuation in
+        outcome.waiting(continuation)
+        let work = Task {
+            do {
+                outcome.resolve(.success(try await body()))
+            } catch {
+                outcome.resolve(.failure(error))
+            }
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            work.cancel()
+            outcome.resolve(.failure(ServerError("timed out after \(seconds) s: \(what)")))
+        }
+    }
+}
+
+/// Resumes a continuation with whichever result comes first: the work's or the deadline's.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private let lock = Mutex<CheckedContinuation<T, any Error>?>(nil)
+
+    func waiting(_ continuation: CheckedContinuation<T, any Error>) {
+        lock.withLock { $0 = continuation }
+    }
+
+    func resolve(_ result: Result<T, any Error>) {
+        lock.withLock { $0.take() }?.resume(with: result)
     }
 }
 
