@@ -126,6 +126,15 @@ do {
         + "min \(String(format: sorted.first!)), max \(String(format: sorted.last!)); \(size)-byte messages, every byte checked")
     await publisher.close()
     await subscriber.close()
+    // Both connections' CPU, warm-up included, to set against nats-server's (tools/bench/nats prints it).
+    var usage = rusage()
+    #if canImport(Glibc)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    let cpu = { (time: timeval) in String(format: Double(time.tv_sec) + Double(time.tv_usec) / 1e6) }
+    print("client CPU (both connections, \(runs + 1) runs): user \(cpu(usage.ru_utime)) s, system \(cpu(usage.ru_stime)) s")
 } catch {
     fail("\(error)")
 }
