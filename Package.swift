@@ -175,6 +175,7 @@ if Context.environment["CANVASWIRE_FUZZ"] == "1" {
         ("fuzz-png", "PNG", ["CanvasWireCore", "CanvasWirePNG"]),
         ("fuzz-request", "Request", ["CanvasWireServer", "CanvasWireClient"]),
         ("fuzz-frame-decoder", "FrameDecoder", ["CanvasWireServer"]),
+        ("fuzz-nats-parser", "NATSParser", ["CanvasWireNATS"]),
     ]
     for target in fuzzTargets {
         package.targets.append(
