@@ -15,6 +15,7 @@ public struct KeyValueBucketConfiguration: Sendable {
     /// this with heartbeats (updates) so that the claim of a node that died expires. `nil` keeps
     /// keys until they are deleted.
     public var ttl: Duration?
+    /// File storage (the default) keeps claims across a server restart.
     public var storage: Storage
     /// Copies kept in a JetStream cluster (1, 3 or 5).
     public var replicas: Int

@@ -8,11 +8,13 @@ public struct NATSConfiguration: Sendable {
     /// How often a `PING` is sent. A connection whose server has not answered
     /// ``maxPingsOutstanding`` of them is dead (a silent network, a frozen server) and is replaced.
     public var pingInterval: Duration
+    /// Unanswered `PING`s after which the connection is declared dead (see ``pingInterval``).
     public var maxPingsOutstanding: Int
     /// The first wait before retrying after a failed attempt; it doubles with each failure in a
     /// row up to ``maxReconnectDelay``, and every wait is shortened by a random part of up to half
     /// so that nodes that lost the same server do not come back in lockstep.
     public var reconnectDelay: Duration
+    /// The longest wait between attempts (see ``reconnectDelay``).
     public var maxReconnectDelay: Duration
     /// Failed attempts in a row after which the connection gives up and closes; `nil` never gives up.
     public var maxReconnectAttempts: Int?

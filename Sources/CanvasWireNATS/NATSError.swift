@@ -10,6 +10,7 @@ public struct NATSError: Error, Sendable, CustomStringConvertible {
         public var code: Int
         /// JetStream's own error number, for example 10071 for "wrong last sequence".
         public var errorCode: Int
+        /// JetStream's own words, for example `wrong last sequence: 5`.
         public var description: String
     }
 
@@ -105,6 +106,7 @@ public struct NATSError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What went wrong and what to do about it, in one line.
     public var description: String {
         switch kind {
         case .invalidURL(let url, let reason):

@@ -8,9 +8,12 @@ import NIOCore
 public struct NATSHeaders: Sendable, Equatable {
     /// One `Name: Value` line. Names may repeat.
     public struct Field: Sendable, Equatable {
+        /// Sent as written; looked up without regard to ASCII case.
         public var name: String
+        /// Without the blanks around it.
         public var value: String
 
+        /// - Parameters: see the properties.
         public init(name: String, value: String) {
             self.name = name
             self.value = value

@@ -12,6 +12,7 @@ public import NIOCore
 /// _ = try await kv.update("cam", value: ByteBuffer(string: nodeID), expectedRevision: revision) // heartbeat
 /// ```
 public struct NATSKeyValue: Sendable {
+    /// The bucket's name; its stream is `KV_<bucket>`.
     public let bucket: String
     let connection: NATSConnection
 

@@ -11,6 +11,7 @@ public struct NATSMessage: Sendable, Equatable {
     public var replyTo: String?
     /// The header block, for messages sent with headers (`HMSG`).
     public var headers: NATSHeaders?
+    /// The body, headers excluded: a slice of the read buffer when it arrived whole in one read.
     public var payload: ByteBuffer
     /// The subscription id the server delivered it for.
     let sid: Int

@@ -2,7 +2,9 @@
 public struct NATSServerInfo: Sendable, Equatable, Decodable {
     /// The server's unique id; changes when a connection lands on another server.
     public var serverID: String
+    /// The name the operator gave the server, or its id.
     public var serverName: String?
+    /// The server's version, for example `2.9.10`.
     public var version: String
     /// Largest payload (headers included) the server accepts in one message: 1 MiB unless its
     /// configuration raises `max_payload`. Larger publishes are refused here, before they are sent.
@@ -24,6 +26,7 @@ public struct NATSServerInfo: Sendable, Equatable, Decodable {
         case connectURLs = "connect_urls"
     }
 
+    /// Reads the fields of `INFO`; those a server may leave out get their protocol defaults.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         serverID = try container.decode(String.self, forKey: .serverID)

@@ -6,6 +6,7 @@ public struct NATSSubscription: Sendable {
     let connection: NATSConnection
     /// The subscription id, kept across reconnects so the server's view and ours stay the same.
     let sid: Int
+    /// What it subscribes to, as given.
     public let subject: String
 
     /// Stops delivery at once; messages already on their way are discarded.
