@@ -46,6 +46,15 @@ final class NATSServerProcess: @unchecked Sendable {
         }
     }
 
+    /// The URL of a server that has just stopped: a port that refuses connections (until another
+    /// process happens to take it).
+    static func deadURL() async throws -> String {
+        try await with { server in
+            await server.stop()
+            return server.url
+        }
+    }
+
     private static func launch(
         port: Int, store: URL, logFile: URL, extraArguments: [String]
     ) async throws -> (Process, Int) {

@@ -59,10 +59,8 @@ import Testing
     @Test func connectsAndReconnectsToTheNextURLWhenOneIsDead() async throws {
         try await NATSServerProcess.with { first in
             try await NATSServerProcess.with { second in
-                let dead = try await NATSServerProcess.start()
-                await dead.stop()
                 // The first URL refuses connections: the second is used.
-                let viaSecond = try await connect([dead.url, second.url])
+                let viaSecond = try await connect([try await NATSServerProcess.deadURL(), second.url])
                 #expect(viaSecond.isConnected)
                 await viaSecond.close()
 
@@ -87,11 +85,9 @@ import Testing
     /// pipeline (which holds it back), or it keeps the whole connection alive (found by LeakSanitizer).
     @Test func aClosedConnectionIsFreedAfterRefusedAttempts() async throws {
         try await NATSServerProcess.with { live in
-            let dead = try await NATSServerProcess.start()
-            await dead.stop()
             let tracker = WeakReference()
             do {
-                let connection = try await connect([dead.url, live.url])
+                let connection = try await connect([try await NATSServerProcess.deadURL(), live.url])
                 tracker.connection = connection
                 _ = try connection.subscribe(to: "x") { _ in }
                 await connection.close()
