@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "CanvasWireWebSocket", targets: ["CanvasWireWebSocket"]),
         .library(name: "CanvasWireTransfer", targets: ["CanvasWireTransfer"]),
         .library(name: "CanvasWireBench", targets: ["CanvasWireBench"]),
+        .library(name: "CanvasWireNATS", targets: ["CanvasWireNATS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -113,6 +114,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Parses options, builds a configuration, calls one library function and prints.
+        // A small NATS client (core NATS and the JetStream key-value subset the cluster relay needs).
+        // No dependency on the other CanvasWire modules: the relay builds on it, not the reverse.
+        .target(
+            name: "CanvasWireNATS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "canvaswire",
             dependencies: [
@@ -194,6 +206,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CanvasWireNATSTests",
+            dependencies: [
+                "CanvasWireNATS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CanvasWirePNGTests",
             dependencies: ["CanvasWirePNG", "CanvasWireCore"],
             swiftSettings: swiftSettings
@@ -201,7 +223,7 @@ let package = Package(
     ]
 )
 
-// The codec benchmark stays out of the default graph; tools/bench/png-codec builds it with
+// The benchmarks stay out of the default graph; tools/bench/png-codec (and tools/bench/nats) build them with
 // CANVASWIRE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench
 if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
     package.targets.append(
@@ -209,6 +231,19 @@ if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
             name: "canvaswire-codec-bench",
             dependencies: ["CanvasWireCore", "CanvasWirePNG"],
             path: "Sources/CodecBenchmark",
+            swiftSettings: swiftSettings
+        )
+    )
+    // tools/bench/nats: publish throughput through a local nats-server.
+    package.targets.append(
+        .executableTarget(
+            name: "canvaswire-nats-bench",
+            dependencies: [
+                "CanvasWireNATS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/NATSBenchmark",
             swiftSettings: swiftSettings
         )
     )
@@ -224,6 +259,7 @@ if Context.environment["CANVASWIRE_FUZZ"] == "1" {
         ("fuzz-request", "Request", ["CanvasWireServer", "CanvasWireClient"]),
         ("fuzz-frame-decoder", "FrameDecoder", ["CanvasWireWebSocket"]),
         ("fuzz-delta", "Delta", ["CanvasWireCore"]),
+        ("fuzz-nats-parser", "NATSParser", ["CanvasWireNATS"]),
     ]
     for target in fuzzTargets {
         package.targets.append(
