@@ -65,7 +65,7 @@ public struct StreamSubscriber: Sendable {
                         case .dropped(let dropped): return .dropped(dropped)
                         case .publisher(let state): return .publisher(state)
                         case .end(let end): return .end(end)
-                        case .hello, .unknown: continue
+                        case .hello, .ack, .unknown: continue
                         }
                     }
                 }

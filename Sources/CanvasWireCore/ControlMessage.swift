@@ -17,6 +17,8 @@ public enum ControlMessage: Hashable, Sendable {
     case dropped(Dropped)
     /// Server to viewers: a publisher connected to or left the stream.
     case publisher(PublisherState)
+    /// Viewer to server, on a connection opened with `?ack=N`: the viewer has drawn (or written) a frame.
+    case ack(Ack)
     /// A type this version does not know; ignore it.
     case unknown(String)
 
@@ -45,11 +47,16 @@ public enum ControlMessage: Hashable, Sendable {
         /// Bytes a connection may buffer before the server holds back frames (`latest`) or pauses the
         /// publisher (`all`).
         public var highWaterMark: Int
+        /// To a viewer that connected with `?ack=N`: N, the most frames it is sent before it
+        /// acknowledges them. Absent without acknowledgements, and from servers that predate them, so
+        /// a client can tell whether its acks are understood before it sends one.
+        public var ack: Int?
         public var server: String
 
         public init(
             role: String, stream: String, size: FrameSize?, run: String? = nil, runState: RunState? = nil,
-            policy: DeliveryPolicy?, encoding: ViewerEncoding? = nil, limits: FrameLimits, highWaterMark: Int, server: String
+            policy: DeliveryPolicy?, encoding: ViewerEncoding? = nil, limits: FrameLimits, highWaterMark: Int,
+            ack: Int? = nil, server: String
         ) {
             self.protocol = 1
             self.role = role
@@ -62,6 +69,7 @@ public enum ControlMessage: Hashable, Sendable {
             self.encoding = encoding?.rawValue
             self.limits = Limits(limits)
             self.highWaterMark = highWaterMark
+            self.ack = ack
             self.server = server
         }
 
@@ -110,6 +118,17 @@ public enum ControlMessage: Hashable, Sendable {
         }
     }
 
+    /// A viewer's acknowledgement: frame `sequence` has been drawn, and so has every frame sent before
+    /// it, so the server may send more (docs/PROTOCOL.md, "Acknowledged viewers").
+    public struct Ack: Codable, Hashable, Sendable {
+        /// The header's sequence number of the frame the viewer has drawn.
+        public var sequence: UInt64
+
+        public init(sequence: UInt64) {
+            self.sequence = sequence
+        }
+    }
+
     public struct PublisherState: Codable, Hashable, Sendable {
         public var connected: Bool
         /// The stream's current run: the one the connected publisher sends, or the one the publisher
@@ -155,6 +174,7 @@ extension ControlMessage {
         case .end: "end"
         case .dropped: "dropped"
         case .publisher: "publisher"
+        case .ack: "ack"
         case .unknown(let type): type
         }
     }
@@ -170,6 +190,7 @@ extension ControlMessage {
             case .end(let body): data = try encoder.encode(Tagged(type: type, body: body))
             case .dropped(let body): data = try encoder.encode(Tagged(type: type, body: body))
             case .publisher(let body): data = try encoder.encode(Tagged(type: type, body: body))
+            case .ack(let body): data = try encoder.encode(Tagged(type: type, body: body))
             case .unknown: data = try encoder.encode(["type": type])
             }
         } catch {
@@ -198,6 +219,7 @@ extension ControlMessage {
             case "end": self = .end(try decoder.decode(End.self, from: data))
             case "dropped": self = .dropped(try decoder.decode(Dropped.self, from: data))
             case "publisher": self = .publisher(try decoder.decode(PublisherState.self, from: data))
+            case "ack": self = .ack(try decoder.decode(Ack.self, from: data))
             default: self = .unknown(type)
             }
         } catch {

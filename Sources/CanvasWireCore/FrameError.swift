@@ -24,6 +24,8 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         case deltaRectangleOverlap(index: Int, rectangle: DeltaRectangle, pixelX: Int, pixelY: Int)
         case deltaTrailingBytes(count: Int, rectangles: Int)
         case deltaWithoutBase(width: Int, height: Int)
+        case ackWithoutWindow
+        case ackNotInFlight(sequence: UInt64, inFlight: Int, oldest: UInt64?, newest: UInt64?)
     }
 
     /// Which side of the frame a delta rectangle passes.
@@ -85,6 +87,14 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         .init(.deltaWithoutBase(width: size.width, height: size.height))
     }
 
+    /// An `ack` on a viewer connection that was not opened with `?ack=N`.
+    public static let ackWithoutWindow = Self(.ackWithoutWindow)
+    /// An `ack` naming a frame that is not in flight: never sent, or acknowledged already. `inFlight`
+    /// lists the sequence numbers sent and not yet acknowledged, oldest first.
+    public static func ackNotInFlight(sequence: UInt64, inFlight: [UInt64]) -> Self {
+        .init(.ackNotInFlight(sequence: sequence, inFlight: inFlight.count, oldest: inFlight.first, newest: inFlight.last))
+    }
+
     /// The RFC 6455 close code that fits this error: 1009 for anything too big (a delta for a frame wider
     /// or taller than 65535 included), 1003 for a pixel format this reader cannot accept, 1007 for a
     /// malformed control message, 1008 for the rest (every malformed delta payload among them).
@@ -144,7 +154,17 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
             "delta payload has \(count) bytes after its \(rectangles) rectangles; send exactly the rectangles it declares"
         case .deltaWithoutBase(let width, let height):
             "a delta frame applies to a full \(width)x\(height) RGBA8 frame, and none was received on this connection; send a full frame first"
+        case .ackWithoutWindow:
+            "ack messages need a viewer connection opened with ?ack=N; reconnect with it or send no acks"
+        case .ackNotInFlight(let sequence, let count, let oldest, let newest):
+            "ack for frame \(sequence), which is not in flight (\(Self.describeInFlight(count, oldest, newest))); ack only frames received and not acked yet"
         }
+    }
+
+    /// The frames in flight, short enough for a close reason (at most 123 bytes).
+    private static func describeInFlight(_ count: Int, _ oldest: UInt64?, _ newest: UInt64?) -> String {
+        guard let oldest, let newest else { return "none is" }
+        return count == 1 ? "only \(oldest) is" : "\(count) are, \(oldest) to \(newest)"
     }
 
     private static func render(_ bytes: [UInt8]) -> String {

@@ -117,17 +117,24 @@ public final class CanvasWireServer: Sendable {
         try? await group.shutdownGracefully()
     }
 
-    /// What the connection does, as the delegate of its WebSocket endpoint.
+    /// What the connection does, as the delegate of its WebSocket endpoint. A viewer's socket options
+    /// are set here, once its role is known: a publisher's socket mostly receives, and keeps the defaults.
     private static func session(
-        for role: SessionRole, context: ServerContext, eventLoop: any EventLoop, logger: Logger
-    ) -> any WebSocketEndpointDelegate {
+        for role: SessionRole, channel: any Channel, context: ServerContext, logger: Logger
+    ) throws -> any WebSocketEndpointDelegate {
         switch role {
         case .publisher(let name, let bareSize, let run):
-            PublisherSession(stream: name, bareSize: bareSize, continuing: run, server: context, eventLoop: eventLoop, logger: logger)
-        case .viewer(let name, let policy, let encoding):
-            ViewerSession(stream: name, policy: policy, encoding: encoding, server: context, eventLoop: eventLoop, logger: logger)
+            return PublisherSession(
+                stream: name, bareSize: bareSize, continuing: run, server: context, eventLoop: channel.eventLoop, logger: logger
+            )
+        case .viewer(let name, let policy, let encoding, let ackWindow):
+            let socket = try context.configuration.viewerSocket.apply(to: channel)
+            return ViewerSession(
+                stream: name, policy: policy, encoding: encoding, ackWindow: ackWindow, socket: socket, server: context,
+                eventLoop: channel.eventLoop, logger: logger
+            )
         case .echo:
-            EchoSession(server: context)
+            return EchoSession(server: context)
         }
     }
 
@@ -173,7 +180,7 @@ public final class CanvasWireServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     let nioDecoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
                     return pipeline.removeHandler(nioDecoder).flatMapThrowing {
-                        let session = Self.session(for: role, context: context, eventLoop: channel.eventLoop, logger: logger)
+                        let session = try Self.session(for: role, channel: channel, context: context, logger: logger)
                         var endpointConfiguration = context.endpointConfiguration
                         endpointConfiguration.deflate = context.deflateAgreement(for: head)?.agreement
                         try channel.pipeline.syncOperations.addHandlers(

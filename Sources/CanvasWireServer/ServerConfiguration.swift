@@ -14,9 +14,11 @@ public struct ServerConfiguration: Sendable {
     public var highWaterMark: Int
     /// The `bufferedAmount` a lossless viewer must drain to before its publisher is read again.
     public var lowWaterMark: Int
-    /// How long a lossless viewer may stay above its high-water mark before it is disconnected, so a
-    /// stuck receiver cannot stall its stream for ever.
+    /// How long a lossless viewer may hold its publisher back (above its high-water mark, or with frames
+    /// waiting for its acks) before it is disconnected, so a stuck receiver cannot stall its stream for ever.
     public var stallTimeout: Duration
+    /// Kernel socket options of viewer connections, which bound what the kernel holds per viewer.
+    public var viewerSocket: ViewerSocketOptions
     /// Required to publish when set; see ``tokenRequiredForViewers``.
     public var token: String?
     /// Whether viewers need ``token`` too.
@@ -56,6 +58,7 @@ public struct ServerConfiguration: Sendable {
         highWaterMark: Int = 2 << 20,
         lowWaterMark: Int = 512 << 10,
         stallTimeout: Duration = .seconds(30),
+        viewerSocket: ViewerSocketOptions = ViewerSocketOptions(),
         token: String? = nil,
         tokenRequiredForViewers: Bool = false,
         allowedOrigins: [String] = [],
@@ -77,6 +80,7 @@ public struct ServerConfiguration: Sendable {
         self.highWaterMark = highWaterMark
         self.lowWaterMark = lowWaterMark
         self.stallTimeout = stallTimeout
+        self.viewerSocket = viewerSocket
         self.token = token
         self.tokenRequiredForViewers = tokenRequiredForViewers
         self.allowedOrigins = allowedOrigins

@@ -10,6 +10,9 @@ final class ServerContext: Sendable {
     static let serverName = "canvaswire/0.1.0"
     /// Control messages are small; a longer text message on a stream endpoint is refused, not buffered.
     static let maxControlMessageBytes = 64 << 10
+    /// The largest `?ack=N` a viewer may ask for: enough to keep any link busy with small frames, and
+    /// a bound on the sequence numbers kept per viewer.
+    static let maxAckWindow = 1024
 
     let configuration: ServerConfiguration
     let registry: StreamRegistry
@@ -61,7 +64,7 @@ final class ServerContext: Sendable {
     /// The hello that opens a connection to `stream`; `policy` is `nil` for a publisher.
     func hello(
         stream: RelayStream, size: FrameSize?, run: (id: String, state: RunState)?, policy: DeliveryPolicy?,
-        encoding: ViewerEncoding? = nil
+        encoding: ViewerEncoding? = nil, ack: Int? = nil
     ) -> ControlMessage.Hello {
         .init(
             role: policy == nil ? "publisher" : "viewer",
@@ -73,6 +76,7 @@ final class ServerContext: Sendable {
             encoding: encoding,
             limits: configuration.limits,
             highWaterMark: configuration.highWaterMark,
+            ack: ack,
             server: Self.serverName
         )
     }

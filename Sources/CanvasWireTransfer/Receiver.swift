@@ -37,9 +37,12 @@ public final class Receiver: Sendable {
     ///   frame cannot be written (an existing file, a full or read-only disk).
     public func run(onProgress: (ReceiverProgress) -> Void = { _ in }) async throws -> ReceiverSummary {
         let configuration = self.configuration
-        let subscriber = try await StreamSubscriber.connect(
-            to: configuration.url, policy: configuration.policy, configuration: configuration.client
-        )
+        let subscriber = try await configuration.acknowledges
+            ? StreamSubscriber.connect(
+                to: configuration.url, policy: configuration.policy, ackWindow: configuration.writeWidth,
+                configuration: configuration.client
+            )
+            : StreamSubscriber.connect(to: configuration.url, policy: configuration.policy, configuration: configuration.client)
         let stoppedEarly = state.withLock { state in
             state.connection = subscriber.connection
             return state.stoppedBy != nil
@@ -76,8 +79,11 @@ public final class Receiver: Sendable {
             try await orderedParallelMap(
                 subscriber.events,
                 width: configuration.writeWidth,
-                transform: { event in try writer.prepare(event) },
-                consume: { output in
+                transform: { event in (try writer.prepare(event), event) },
+                consume: { output, event in
+                    // Every frame is acknowledged once its output is done, written or not (a kept
+                    // file, a frame of another run), or the server would stop sending.
+                    if case .frame(let frame) = event { try await subscriber.acknowledge(frame) }
                     switch output {
                     case .written(let size):
                         return countFrame(bytes: size)

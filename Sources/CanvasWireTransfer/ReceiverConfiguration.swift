@@ -30,6 +30,10 @@ public struct ReceiverConfiguration: Sendable {
     /// Frames encoded and written at once. One more than the cores keeps every core encoding while
     /// the next frame is read.
     public var writeWidth: Int
+    /// Acknowledge each frame once it is written (`?ack=N` with N = ``writeWidth``): the server then
+    /// sends a frame only when a writer is free for it, so a `latest` receiver writes frames as fresh
+    /// as its disk allows instead of ones that aged in socket buffers. `receive --live` sets it.
+    public var acknowledges: Bool
 
     /// - Parameters: see the properties; only `url` has no default, and `writeWidth` `nil` means one
     ///   more than the cores.
@@ -45,7 +49,8 @@ public struct ReceiverConfiguration: Sendable {
         encoder: PNGEncoder.Configuration = .init(),
         count: Int? = nil,
         duration: Duration? = nil,
-        writeWidth: Int? = nil
+        writeWidth: Int? = nil,
+        acknowledges: Bool = false
     ) {
         self.url = url
         self.client = client
@@ -59,6 +64,7 @@ public struct ReceiverConfiguration: Sendable {
         self.count = count
         self.duration = duration
         self.writeWidth = writeWidth ?? ProcessInfo.processInfo.activeProcessorCount + 1
+        self.acknowledges = acknowledges
     }
 
     /// ``pattern``, or the default for ``format``.

@@ -41,7 +41,7 @@ struct ReceiveCommand: AsyncParsableCommand {
     @Option(help: "png or rgba (raw pixels, width*height*4 bytes a frame).")
     var format: FrameWriter.Format = .png
 
-    @Flag(help: "Live view: take the newest frames (policy=latest) instead of every frame.")
+    @Flag(help: "Live view: take the newest frames (policy=latest) instead of every frame, acknowledging each once written (ack=N, one per writer) so the server sends the newest frame whenever a writer is free.")
     var live = false
 
     @Option(help: "Stop after this many frames.")
@@ -119,7 +119,8 @@ struct ReceiveCommand: AsyncParsableCommand {
             durable: sync,
             encoder: encoder,
             count: count,
-            duration: duration.map { .seconds($0) }
+            duration: duration.map { .seconds($0) },
+            acknowledges: live
         )
     }
 }

@@ -35,8 +35,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "bufferedAmount (bytes) a lossless viewer must drain to before its publisher is read again.")
     var lowWaterMark = Self.defaults.lowWaterMark
 
-    @Option(help: "Seconds a lossless viewer may stay above its high-water mark before it is disconnected.")
+    @Option(help: "Seconds a lossless viewer may hold its publisher back (above its high-water mark, or not acknowledging frames) before it is disconnected.")
     var stallTimeout = seconds(Self.defaults.stallTimeout)
+
+    @Option(help: "TCP_NOTSENT_LOWAT of viewer sockets, in bytes: the most the kernel holds unsent per viewer, so that the rest counts in bufferedAmount (0 keeps the kernel's default).")
+    var viewerNotsentLowat = Self.defaults.viewerSocket.notSentLowWaterMark ?? 0
+
+    @Option(help: "SO_SNDBUF of viewer sockets, in bytes (0 keeps the kernel's autotuning).")
+    var viewerSendBuffer = Self.defaults.viewerSocket.sendBufferSize ?? 0
+
+    /// One event loop by default, measured with tools/bench/loadgen.js on 2 cores (2 runs each, one
+    /// against two loops): 10 viewers of 640x360 frames 4,644-5,598 MB/s at 0.17-0.21 CPU s/GB and
+    /// 28-39 MB peak RSS against 3,680-3,839 MB/s at 0.31-0.33 s/GB and 60-65 MB; one 1080p viewer
+    /// 1,978-2,167 against 2,060-2,079 MB/s at 0.37 against 0.46-0.47 s/GB. A second loop takes
+    /// frames from the publisher's loop to its viewers through a task and a cold cache, and reads
+    /// frames faster than the viewers take them only to drop them (48-53% delivered, against 99%).
+    /// More loops pay where many streams' viewers can spread over otherwise idle cores.
+    @Option(help: "Event loop threads: one serves a stream's publisher and viewers without handing frames between threads; more spread many streams over cores.")
+    var threads = 1
 
     @Option(help: "Largest accepted frame width and height, in pixels.")
     var maxDimension = Self.defaults.limits.maxWidth
@@ -108,6 +124,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard streamIdleTimeout >= 0 else {
             throw ValidationError("--stream-idle-timeout must be 0 or more seconds, not \(streamIdleTimeout)")
         }
+        guard viewerNotsentLowat >= 0, viewerSendBuffer >= 0 else {
+            throw ValidationError("--viewer-notsent-lowat and --viewer-send-buffer take 0 (the kernel's default) or a number of bytes")
+        }
+        guard threads >= 1 else {
+            throw ValidationError("--threads must be at least 1")
+        }
         guard lowWaterMark < highWaterMark else {
             throw ValidationError("--low-water-mark (\(lowWaterMark)) must be below --high-water-mark (\(highWaterMark))")
         }
@@ -120,7 +142,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "canvaswire.serve")
-        let server = CanvasWireServer(configuration: try makeConfiguration(), logger: logger)
+        let server = CanvasWireServer(configuration: try makeConfiguration(), logger: logger, threads: threads)
         do {
             try await server.start()
         } catch {
@@ -155,6 +177,10 @@ struct ServeCommand: AsyncParsableCommand {
             highWaterMark: highWaterMark,
             lowWaterMark: lowWaterMark,
             stallTimeout: .seconds(stallTimeout),
+            viewerSocket: ViewerSocketOptions(
+                notSentLowWaterMark: viewerNotsentLowat == 0 ? nil : viewerNotsentLowat,
+                sendBufferSize: viewerSendBuffer == 0 ? nil : viewerSendBuffer
+            ),
             token: token,
             tokenRequiredForViewers: tokenForViewers,
             allowedOrigins: allowedOrigins,

@@ -14,70 +14,181 @@ import Testing
         return Frame(header: header, message: buffer)
     }
 
-    /// Delivers like the connection does: queue the bytes as soon as the outbox says send.
-    func deliver(_ delivery: ViewerOutbox.Delivery?, to outbox: inout ViewerOutbox) -> UInt64? {
-        guard let delivery else { return nil }
-        _ = outbox.didQueue(bytes: delivery.frame.message.readableBytes)
-        return delivery.frame.header.sequence
+    /// What the connection writes, in order: frame sequence numbers, and control message types.
+    enum Written: Equatable {
+        case frame(UInt64, dropped: ControlMessage.Dropped? = nil)
+        case message(String)
     }
+
+    /// Writes like the connection does: takes everything the outbox lets go, queueing each
+    /// message's bytes as it is written (a control message counts as 10 bytes).
+    func drain(_ outbox: inout ViewerOutbox) -> [Written] {
+        var written: [Written] = []
+        while let outgoing = outbox.nextOutgoing() {
+            switch outgoing {
+            case .frame(let delivery):
+                outbox.didQueue(bytes: delivery.frame.message.readableBytes)
+                written.append(.frame(delivery.frame.header.sequence, dropped: delivery.dropped))
+            case .message(let message):
+                outbox.didQueue(bytes: 10)
+                written.append(.message(message.type))
+            }
+        }
+        return written
+    }
+
+    func offer(_ sequences: ClosedRange<UInt64>, to outbox: inout ViewerOutbox) -> [Written] {
+        sequences.flatMap { sequence in
+            outbox.offer(frame(sequence))
+            return drain(&outbox)
+        }
+    }
+
+    static let end = ControlMessage.end(.init(lastSequence: 9))
+
+    // MARK: bufferedAmount
 
     @Test func latestSendsWhileBelowTheHighWaterMark() {
         var outbox = ViewerOutbox(policy: .latest, highWaterMark: 2500, lowWaterMark: 500)
-        #expect(deliver(outbox.offer(frame(0)), to: &outbox) == 0)
-        #expect(deliver(outbox.offer(frame(1)), to: &outbox) == 1)
-        #expect(deliver(outbox.offer(frame(2)), to: &outbox) == 2)
+        #expect(offer(0...2, to: &outbox) == [.frame(0), .frame(1), .frame(2)])
         #expect(outbox.bufferedAmount == 3000)
-        #expect(outbox.offer(frame(3)) == nil, "above the mark nothing is sent")
+        #expect(offer(3...3, to: &outbox) == [], "above the mark nothing is sent")
     }
 
-    @Test func latestKeepsOnlyTheNewestHeldFrameAndReportsDrops() throws {
+    @Test func latestKeepsOnlyTheNewestHeldFrameAndReportsDrops() {
         var outbox = ViewerOutbox(policy: .latest, highWaterMark: 1000, lowWaterMark: 0)
-        #expect(deliver(outbox.offer(frame(0)), to: &outbox) == 0)
-        for sequence in 1...5 { #expect(outbox.offer(frame(UInt64(sequence))) == nil) }
-        let (delivery, change) = outbox.didWrite(bytes: Self.frameBytes)
-        #expect(change == nil)
-        let released = try #require(delivery)
-        #expect(released.frame.header.sequence == 5, "the newest frame, never an older one")
-        #expect(released.dropped == .init(count: 4, total: 4))
+        #expect(offer(0...5, to: &outbox) == [.frame(0)])
+        outbox.didWrite(bytes: Self.frameBytes)
+        #expect(drain(&outbox) == [.frame(5, dropped: .init(count: 4, total: 4))], "the newest frame, never an older one")
         #expect(outbox.droppedTotal == 4)
+        #expect(outbox.takeStallChange() == nil, "a live viewer never holds its publisher back")
     }
 
     @Test func latestDoesNotReleaseWhileStillAboveTheMark() {
         var outbox = ViewerOutbox(policy: .latest, highWaterMark: 1500, lowWaterMark: 0)
-        _ = deliver(outbox.offer(frame(0)), to: &outbox)
-        _ = deliver(outbox.offer(frame(1)), to: &outbox)
-        #expect(outbox.offer(frame(2)) == nil)
-        #expect(outbox.didWrite(bytes: 100).delivery == nil)
-        #expect(outbox.didWrite(bytes: 900).delivery?.frame.header.sequence == 2)
+        #expect(offer(0...2, to: &outbox) == [.frame(0), .frame(1)])
+        outbox.didWrite(bytes: 100)
+        #expect(drain(&outbox) == [])
+        outbox.didWrite(bytes: 900)
+        #expect(drain(&outbox) == [.frame(2)])
     }
 
     @Test func allDeliversEveryFrameAndStallsAboveTheMarkWithHysteresis() {
         var outbox = ViewerOutbox(policy: .all, highWaterMark: 2500, lowWaterMark: 1000)
         var changes: [ViewerOutbox.StallChange?] = []
-        for sequence in 0..<4 {
-            let delivery = outbox.offer(frame(UInt64(sequence)))
-            #expect(delivery?.frame.header.sequence == UInt64(sequence))
-            changes.append(outbox.didQueue(bytes: Self.frameBytes))
+        for sequence in UInt64(0)...3 {
+            #expect(offer(sequence...sequence, to: &outbox) == [.frame(sequence)])
+            changes.append(outbox.takeStallChange())
         }
         #expect(changes == [nil, nil, .stalled, nil])
         #expect(outbox.isStalled)
-        #expect(outbox.didWrite(bytes: Self.frameBytes).stallChange == nil, "3000 is still above the low mark")
-        #expect(outbox.didWrite(bytes: Self.frameBytes).stallChange == nil, "2000 is still above the low mark")
-        #expect(outbox.didWrite(bytes: Self.frameBytes).stallChange == .recovered)
+        outbox.didWrite(bytes: Self.frameBytes)
+        #expect(outbox.takeStallChange() == nil, "3000 is still above the low mark")
+        outbox.didWrite(bytes: Self.frameBytes)
+        #expect(outbox.takeStallChange() == nil, "2000 is still above the low mark")
+        outbox.didWrite(bytes: Self.frameBytes)
+        #expect(outbox.takeStallChange() == .recovered)
         #expect(outbox.droppedTotal == 0)
     }
 
-    @Test func flushReleasesTheHeldFrameBeforeAnEnd() {
+    @Test func aHeldFrameGoesBeforeAControlMessageWhateverTheBuffer() {
         var outbox = ViewerOutbox(policy: .latest, highWaterMark: 500, lowWaterMark: 0)
-        _ = deliver(outbox.offer(frame(0)), to: &outbox)
-        #expect(outbox.offer(frame(1)) == nil)
-        #expect(outbox.flush()?.frame.header.sequence == 1)
-        #expect(outbox.flush() == nil)
+        #expect(offer(0...1, to: &outbox) == [.frame(0)])
+        outbox.offer(Self.end)
+        #expect(drain(&outbox) == [.frame(1), .message("end")])
+        #expect(drain(&outbox) == [])
     }
-}
 
-extension ViewerOutbox.Delivery: Equatable {
-    static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.frame.header == rhs.frame.header && lhs.dropped == rhs.dropped
+    // MARK: Acknowledgements
+
+    @Test(arguments: [DeliveryPolicy.latest, .all])
+    func neverMoreThanTheWindowInFlight(policy: DeliveryPolicy) throws {
+        var outbox = ViewerOutbox(policy: policy, highWaterMark: 1 << 30, lowWaterMark: 0, ackWindow: 3)
+        #expect(offer(0...9, to: &outbox) == [.frame(0), .frame(1), .frame(2)], "the buffer is far from full")
+        #expect(outbox.framesInFlight == 3)
+        // The socket took everything: the window alone holds frames back.
+        outbox.didWrite(bytes: outbox.bufferedAmount)
+        #expect(drain(&outbox) == [])
+        try outbox.acknowledge(0)
+        #expect(outbox.framesInFlight == 2)
+        let released = drain(&outbox)
+        #expect(released.count == 1)
+        #expect(outbox.framesInFlight == 3)
+    }
+
+    @Test func latestGetsTheNewestFrameWhenItAcks() throws {
+        var outbox = ViewerOutbox(policy: .latest, highWaterMark: 1 << 30, lowWaterMark: 0, ackWindow: 1)
+        #expect(offer(0...6, to: &outbox) == [.frame(0)])
+        try outbox.acknowledge(0)
+        #expect(drain(&outbox) == [.frame(6, dropped: .init(count: 5, total: 5))])
+        #expect(offer(7...7, to: &outbox) == [], "frame 6 is not acknowledged yet")
+        try outbox.acknowledge(6)
+        #expect(drain(&outbox) == [.frame(7)])
+    }
+
+    @Test func anAckCoversEveryFrameBeforeIt() throws {
+        var outbox = ViewerOutbox(policy: .latest, highWaterMark: 1 << 30, lowWaterMark: 0, ackWindow: 4)
+        #expect(offer(0...3, to: &outbox).count == 4)
+        try outbox.acknowledge(2)
+        #expect(outbox.framesInFlight == 1, "a viewer that drew only frame 2 of 0-2 acks it alone")
+        #expect(throws: FrameError.ackNotInFlight(sequence: 1, inFlight: [3])) { try outbox.acknowledge(1) }
+    }
+
+    @Test func aRepeatedSequenceNumberNamesTheOlderFrame() throws {
+        // A new run restarts the numbering: 5 and 6 of one run, then 5 of the next.
+        var outbox = ViewerOutbox(policy: .latest, highWaterMark: 1 << 30, lowWaterMark: 0, ackWindow: 3)
+        #expect(offer(5...6, to: &outbox) == [.frame(5), .frame(6)])
+        #expect(offer(5...5, to: &outbox) == [.frame(5)])
+        try outbox.acknowledge(5)
+        #expect(outbox.framesInFlight == 2)
+        try outbox.acknowledge(5)
+        #expect(outbox.framesInFlight == 0)
+    }
+
+    @Test func acksForFramesNotInFlightAreRefused() throws {
+        var outbox = ViewerOutbox(policy: .latest, highWaterMark: 1 << 30, lowWaterMark: 0, ackWindow: 2)
+        #expect(throws: FrameError.ackNotInFlight(sequence: 0, inFlight: [])) { try outbox.acknowledge(0) }
+        _ = offer(0...0, to: &outbox)
+        #expect(throws: FrameError.ackNotInFlight(sequence: 7, inFlight: [0])) { try outbox.acknowledge(7) }
+        try outbox.acknowledge(0)
+        let again = #expect(throws: FrameError.self) { try outbox.acknowledge(0) }
+        #expect(again?.closeCode == 1008)
+        #expect(again?.description.contains("not in flight") == true)
+    }
+
+    @Test func acksWithoutAWindowAreRefused() {
+        var outbox = ViewerOutbox(policy: .latest, highWaterMark: 1 << 30, lowWaterMark: 0)
+        _ = offer(0...0, to: &outbox)
+        let error = #expect(throws: FrameError.ackWithoutWindow) { try outbox.acknowledge(0) }
+        #expect(error?.closeCode == 1008)
+        #expect(outbox.framesInFlight == 0, "without acks nothing is counted")
+    }
+
+    @Test func aLosslessViewerWithAFullWindowHoldsItsPublisherBack() throws {
+        var outbox = ViewerOutbox(policy: .all, highWaterMark: 1 << 30, lowWaterMark: 0, ackWindow: 2)
+        #expect(offer(0...1, to: &outbox) == [.frame(0), .frame(1)])
+        #expect(outbox.takeStallChange() == nil, "a full window with nothing waiting holds nothing back")
+        #expect(offer(2...3, to: &outbox) == [])
+        #expect(outbox.takeStallChange() == .stalled)
+        outbox.offer(Self.end)
+        #expect(drain(&outbox) == [], "the end waits behind the frames")
+        outbox.didWrite(bytes: outbox.bufferedAmount)
+        try outbox.acknowledge(0)
+        #expect(drain(&outbox) == [.frame(2)])
+        #expect(outbox.takeStallChange() == nil, "frame 3 still waits")
+        try outbox.acknowledge(2)
+        #expect(drain(&outbox) == [.frame(3), .message("end")], "every frame, in order, then the end")
+        outbox.didWrite(bytes: outbox.bufferedAmount)
+        #expect(outbox.takeStallChange() == .recovered)
+        #expect(outbox.droppedTotal == 0)
+    }
+
+    @Test func aHeldFrameThatTheWindowCannotTakeIsDroppedAtARunBoundary() throws {
+        var outbox = ViewerOutbox(policy: .latest, highWaterMark: 1 << 30, lowWaterMark: 0, ackWindow: 1)
+        #expect(offer(0...1, to: &outbox) == [.frame(0)])
+        outbox.offer(Self.end)
+        #expect(drain(&outbox) == [.message("end")], "frame 1 could not go before the end")
+        try outbox.acknowledge(0)
+        #expect(offer(2...2, to: &outbox) == [.frame(2, dropped: .init(count: 1, total: 1))])
     }
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """A CanvasWire viewer that saves the frames it receives (protocol: docs/PROTOCOL.md).
 
-usage: viewer.py URL OUT_DIR COUNT [--raw]
+usage: viewer.py URL OUT_DIR COUNT [--raw] [--ack N]
 
   URL      ws://HOST:PORT/streams/NAME?policy=all  (every frame, in order; policy=latest may skip)
   OUT_DIR  frames are saved there as SEQUENCE_WxH.png, or with --raw (or without Pillow) as
            SEQUENCE_WxH.rgba: width*height*4 bytes R, G, B, A, top row first
   COUNT    stop after this many frames; 0 = until the publisher sends {"type":"end"}
+  --ack N  ask for acknowledged delivery (?ack=N) and ack each frame once saved: N in flight at most
 Needs `pip install websockets`; PNG output needs `pip install pillow`.
 """
 import argparse
@@ -46,17 +47,22 @@ def save(message: bytes, out_dir: str, raw: bool) -> str:
     return name
 
 
-async def view(url: str, out_dir: str, count: int, raw: bool) -> int:
-    saved = 0
+async def view(url: str, out_dir: str, count: int, raw: bool, ack: int) -> int:
+    saved, acks = 0, False
+    url += f"{'&' if '?' in url else '?'}ack={ack}" if ack else ""
     # Frames can be large: allow what the server allows by default (256 MiB + header).
     async with connect(url, max_size=(256 << 20) + 32) as ws:
         async for message in ws:
             if isinstance(message, str):  # JSON control message: hello, publisher, dropped, end
                 print("control", message, flush=True)
-                if json.loads(message).get("type") == "end":
+                control = json.loads(message)
+                acks = acks or bool(control.get("ack"))  # the hello agreed: older servers do not
+                if control.get("type") == "end":
                     break
                 continue
             print("saved", save(message, out_dir, raw), flush=True)
+            if acks:  # this frame and every one before it are done: the server may send the next
+                await ws.send(json.dumps({"type": "ack", "sequence": HEADER.unpack_from(message)[6]}))
             saved += 1
             if saved == count:
                 break
@@ -69,9 +75,10 @@ def main() -> None:
     parser.add_argument("out_dir")
     parser.add_argument("count", type=int)
     parser.add_argument("--raw", action="store_true", help="save .rgba even when Pillow is installed")
+    parser.add_argument("--ack", type=int, default=0, metavar="N", help="acknowledge frames, N in flight")
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
-    saved = asyncio.run(view(args.url, args.out_dir, args.count, args.raw))
+    saved = asyncio.run(view(args.url, args.out_dir, args.count, args.raw, args.ack))
     raise SystemExit(0 if saved == args.count or args.count == 0 else 1)
 
 

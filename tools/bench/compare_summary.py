@@ -1,7 +1,7 @@
 """The summary of tools/bench/compare: medians (min-max) over runs per relay and scenario, and
 CanvasWire's ratio to the best peer of the same run. `canvaswire bench` scenarios (s1-s6) first,
-then the independent generator's (n1 n10 n10paced nslow, tools/bench/loadgen.js) with the targets
-of issue 17.
+then the independent generator's (n1 n10 n10paced nslow nslownoack, tools/bench/loadgen.js) with
+the targets of issue 17.
 
     RELAYS="canvaswire python_websockets ..." python3 tools/bench/compare_summary.py .build-bench/compare
 """
@@ -206,7 +206,7 @@ ncpu = lambda r: r["server"]["cpuCores"] * 100
 nrss = lambda r: r["server"]["peakResidentBytes"] / 1e6
 ngen = lambda r: r["loadGenerator"]["cpuCores"] * 100
 
-if any(ran(scenario) for scenario in ("n1", "n10", "n10paced", "nslow")):
+if any(ran(scenario) for scenario in ("n1", "n10", "n10paced", "nslow", "nslownoack")):
     print("\n## Independent load generator (tools/bench/loadgen.js), live (`latest`) viewers\n")
     print("Server CPU s/GB: the relay's CPU seconds per 10^9 payload bytes delivered to viewers; "
           "load gen CPU: the generator's own cores (publisher thread plus viewer threads).")
@@ -219,10 +219,15 @@ ntable("N10: 1 publisher, 10 viewers, 640x360, unpaced", "n10", [
 ntable("N10 paced: 1 publisher, 10 viewers, 640x360, 30 fps", "n10paced", [
     ("p50 ms", nlat("p50"), 2), ("p99 ms", nlat("p99"), 2), ("max ms", nlat("max"), 2), ("delivered %", ndelivered, 1),
     ("server CPU %", ncpu, 1), ("load gen CPU %", ngen, 1)])
-ntable("Nslow: 30 fps, 640x360, 2 viewers + 1 that stops reading for 100 ms after each frame", "nslow", [
+nacked = lambda r: 100.0 if r["slow"].get("acked") else 0.0
+nslow_columns = [
     ("normal p50 ms", nlat("p50"), 2), ("normal p99 ms", nlat("p99"), 2), ("slow lag p50 ms", nlag("p50"), 0),
     ("slow lag p99 ms", nlag("p99"), 0), ("slow fps", lambda r: r["slow"]["framesPerSecond"], 1),
-    ("server peak RSS MB", nrss, 1)])
+    ("server peak RSS MB", nrss, 1)]
+ntable("Nslow: 30 fps, 640x360, 2 viewers + 1 that stops reading for 100 ms after each frame and acks it "
+       "(`?ack=1`) where the relay agrees (acked %: runs in which it did)", "nslow",
+       nslow_columns + [("acked %", nacked, 0)])
+ntable("Nslow without acks: the same, but the slow viewer never acks", "nslownoack", nslow_columns)
 
 
 def per_run(scenario, measure):
@@ -254,7 +259,10 @@ targets = [
     ("1→10 p99 ≤ that fastest peer's p99", "n10", against_best("n10", nmb, compare=nlat("p99")), lambda x: x <= 1.0),
     ("30 fps p99 ≤ 0.7x the best peer's p99", "n10paced", against_best("n10paced", nlat("p99"), lower_is_better=True),
      lambda x: x <= 0.7),
-    ("slow viewer's lag p50 ≤ 67 ms (absolute, ms)", "nslow", lambda ours, run: (nlag("p50")(ours), "-"), lambda x: x <= 67),
+    ("slow viewer's lag p50 ≤ 67 ms with ack=1 (absolute, ms)", "nslow", lambda ours, run: (nlag("p50")(ours), "-"),
+     lambda x: x <= 67),
+    ("slow viewer's lag p50 without acks ≤ the best peer's (ratio)", "nslownoack",
+     against_best("nslownoack", nlag("p50"), lower_is_better=True), lambda x: x <= 1.0),
     ("peak RSS, 10 unpaced viewers ≤ the leanest peer's", "n10", against_best("n10", nrss, lower_is_better=True),
      lambda x: x <= 1.0),
 ]
@@ -273,6 +281,6 @@ if any(ran(scenario) for _, scenario, _, _ in targets):
         cells = ", ".join(f"{value:.2f} ({relay})" for value, relay in results)
         verdict = "yes, every run" if all(meets(value) for value, _ in results) else "median only" if meets(median) else "no"
         print(f"| {name} | {cells} | {median:.2f} | {verdict} |")
-    loads = [f"{scenario} {statistics.median(v):.0f}%" for scenario in ("n1", "n10", "n10paced", "nslow")
+    loads = [f"{scenario} {statistics.median(v):.0f}%" for scenario in ("n1", "n10", "n10paced", "nslow", "nslownoack")
              if (v := [x for relay in relays for x in nvalues(scenario, relay, ngen)])]
     print("\nLoad generator CPU (median over relays and runs, of 2 cores = 200%): " + ", ".join(loads))

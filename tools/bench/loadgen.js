@@ -10,9 +10,14 @@
 //   n1        1 viewer, 1920x1080, unpaced
 //   n10       10 viewers, 640x360, unpaced
 //   n10paced  10 viewers, 640x360, 30 fps
-//   nslow     2 viewers + 1 slow viewer (reads a frame, then stops reading for 100 ms), 640x360, 30 fps
+//   nslow     2 viewers + 1 slow viewer (reads a frame, then stops reading for 100 ms), 640x360, 30 fps;
+//             the slow viewer asks for acks (?ack=1) and acknowledges each frame after its 100 ms
+//             where the relay agrees (its hello has "ack"), as a viewer that draws slowly would
+//   nslownoack  the same, but the slow viewer never acks: what the relay and the kernel bound alone
 // Options override a scenario: --size WxH --viewers N --slow-viewers N --slow-sleep-ms MS --fps F
 // (0 = unpaced) --policy P --duration S (default 5) --warmup S (default 0.5) --viewer-threads N (default 1)
+// --ack N (normal viewers ask for ?ack=N and ack each frame as soon as it is checked; default 0, none)
+// --slow-ack N (the slow viewers' window; default 1 in nslow, 0 = no acks)
 // --send-threshold BYTES (unpaced: send the next frame while the socket's own buffer holds less;
 // default 256 KiB) --grace S (default 5: how long viewers may take to drain after the last frame).
 //
@@ -29,7 +34,8 @@ const SCENARIOS = {
   n1: { size: "1920x1080", viewers: 1, slowViewers: 0, fps: 0 },
   n10: { size: "640x360", viewers: 10, slowViewers: 0, fps: 0 },
   n10paced: { size: "640x360", viewers: 10, slowViewers: 0, fps: 30 },
-  nslow: { size: "640x360", viewers: 2, slowViewers: 1, fps: 30 },
+  nslow: { size: "640x360", viewers: 2, slowViewers: 1, fps: 30, slowAck: 1 },
+  nslownoack: { size: "640x360", viewers: 2, slowViewers: 1, fps: 30, slowAck: 0 },
 };
 
 class UsageError extends Error {}
@@ -49,13 +55,13 @@ function scenarioArgument() {
 function parseArguments(argv) {
   const options = {
     url: null, scenario: null, policy: "latest", duration: 5, warmup: 0.5, grace: 5, slowSleepMs: 100,
-    viewerThreads: 0, sendThreshold: 256 * 1024, serverPid: 0,
+    viewerThreads: 0, sendThreshold: 256 * 1024, serverPid: 0, ack: 0,
   };
   const names = {
     "--scenario": "scenario", "--size": "size", "--viewers": "viewers", "--slow-viewers": "slowViewers",
     "--slow-sleep-ms": "slowSleepMs", "--fps": "fps", "--policy": "policy", "--duration": "duration",
     "--warmup": "warmup", "--viewer-threads": "viewerThreads", "--send-threshold": "sendThreshold",
-    "--server-pid": "serverPid", "--grace": "grace",
+    "--server-pid": "serverPid", "--grace": "grace", "--ack": "ack", "--slow-ack": "slowAck",
   };
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i];
@@ -112,7 +118,8 @@ async function main() {
   const table = new PayloadTable(payloadLength);
   const specs = [];
   for (let i = 0; i < options.viewers + options.slowViewers; i++) {
-    specs.push({ index: i, slow: i >= options.viewers, sleepMs: options.slowSleepMs });
+    const slow = i >= options.viewers;
+    specs.push({ index: i, slow, sleepMs: options.slowSleepMs, ack: slow ? options.slowAck || 0 : options.ack });
   }
   // Viewers run in worker threads, apart from the publisher's. One thread is the default: it read
   // and checked 6.2 GB/s (n10, socketify) on 0.57 of a core, so it is not the limit, and it leaves
@@ -200,6 +207,8 @@ async function main() {
     fps: options.fps || null,
     viewers: options.viewers,
     slowViewers: options.slowViewers,
+    ack: options.ack || null,
+    slowAck: options.slowAck || null,
     windowSeconds: report.round2(seconds),
     publisher: {
       frames: inWindow.length,
@@ -219,6 +228,8 @@ async function main() {
     slow: slow.length ? {
       framesPerSecond: report.round2(sum(slow, "framesPerSecond")),
       lag: report.percentiles(slow.flatMap((viewer) => viewer.latencies)),
+      // Whether the relay agreed to acks and the slow viewers sent them.
+      acked: slow.every((viewer) => viewer.acksSent > 0),
     } : null,
     server: null,
     loadGenerator: {

@@ -42,7 +42,7 @@ extension SessionRole {
     fileprivate var kind: String {
         switch self {
         case .publisher(_, let bareSize, _): bareSize.map { "publisher \($0)" } ?? "publisher"
-        case .viewer(_, let policy, let encoding): "viewer \(policy) \(encoding)"
+        case .viewer(_, let policy, let encoding, let ackWindow): "viewer \(policy) \(encoding)" + (ackWindow.map { " ack=\($0)" } ?? "")
         case .echo: "echo"
         }
     }

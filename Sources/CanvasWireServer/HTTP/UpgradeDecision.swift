@@ -40,8 +40,9 @@ struct UpgradeDecision {
             guard let encoding = ViewerEncoding(rawValue: encodingName) else {
                 throw Refusal(status: .badRequest, reason: "encoding must be raw or delta, not \"\(encodingName)\"")
             }
+            let ackWindow = try ackWindow(target)
             try checkRoom(for: name)
-            return .viewer(name, policy, encoding)
+            return .viewer(name, policy, encoding, ackWindow: ackWindow)
         case .invalidStreamName(let name):
             throw Refusal(
                 status: .badRequest,
@@ -56,6 +57,18 @@ struct UpgradeDecision {
         guard server.registry.canServe(name) else {
             throw Refusal(status: .serviceUnavailable, reason: server.tooManyStreams)
         }
+    }
+
+    /// `?ack=N`: at most N frames unacknowledged, 1 to ``ServerContext/maxAckWindow``.
+    private func ackWindow(_ target: RequestTarget) throws(Refusal) -> Int? {
+        guard let text = target.query["ack"] else { return nil }
+        guard let window = Int(text), (1...ServerContext.maxAckWindow).contains(window) else {
+            throw Refusal(
+                status: .badRequest,
+                reason: "ack must be a whole number of frames from 1 to \(ServerContext.maxAckWindow), not \"\(text)\""
+            )
+        }
+        return window
     }
 
     private func bareSize(_ target: RequestTarget) throws(Refusal) -> FrameSize? {

@@ -4,15 +4,30 @@ import Synchronization
 /// connection's event loop updates them.
 final class ConnectionCounters: Sendable {
     let id: Int
+    /// A viewer socket's options as read back when it opened; `nil` for other connections.
+    let socket: SocketReadback?
+    /// A viewer's acknowledgement window; `nil` for viewers without acks and other connections.
+    let ackWindow: Int?
     private let buffered = Atomic<Int>(0)
+    private let inFlight = Atomic<Int>(0)
     private let dropped = Atomic<UInt64>(0)
     private let framesSent = Atomic<UInt64>(0)
 
-    init(id: Int) { self.id = id }
+    init(id: Int, socket: SocketReadback? = nil, ackWindow: Int? = nil) {
+        self.id = id
+        self.socket = socket
+        self.ackWindow = ackWindow
+    }
 
     var bufferedAmount: Int {
         get { buffered.load(ordering: .relaxed) }
         set { buffered.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Frames sent to an acknowledging viewer and not acknowledged yet.
+    var framesInFlight: Int {
+        get { inFlight.load(ordering: .relaxed) }
+        set { inFlight.store(newValue, ordering: .relaxed) }
     }
 
     var droppedFrames: UInt64 {

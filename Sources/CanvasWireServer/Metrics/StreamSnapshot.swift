@@ -42,6 +42,12 @@ struct ConnectionSnapshot: Encodable, Sendable {
     var bufferedAmount: Int
     var framesSent: UInt64
     var dropped: UInt64
+    /// A viewer's acknowledgement window (`?ack=N`); absent without one.
+    var ack: Int?
+    /// Frames sent to an acknowledging viewer and not yet acknowledged.
+    var framesInFlight: Int?
+    /// A viewer socket's `TCP_NOTSENT_LOWAT` and `SO_SNDBUF`, read back from the kernel.
+    var socket: SocketReadback?
 
     init(_ counters: ConnectionCounters, policy: String?) {
         id = counters.id
@@ -49,5 +55,8 @@ struct ConnectionSnapshot: Encodable, Sendable {
         bufferedAmount = counters.bufferedAmount
         framesSent = counters.sentFrames
         dropped = counters.droppedFrames
+        ack = counters.ackWindow
+        framesInFlight = counters.ackWindow.map { _ in counters.framesInFlight }
+        socket = counters.socket
     }
 }

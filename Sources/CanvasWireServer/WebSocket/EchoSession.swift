@@ -73,10 +73,12 @@ final class EchoSession: WebSocketEndpointDelegate {
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didQueue bytes: Int) {
-        if outbox.didQueue(bytes: bytes) == .stalled { endpoint.setReading(false) }
+        outbox.didQueue(bytes: bytes)
+        if outbox.takeStallChange() == .stalled { endpoint.setReading(false) }
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didWrite bytes: Int, opcode: WebSocketOpcode, succeeded: Bool) {
-        if outbox.didWrite(bytes: bytes).stallChange == .recovered { endpoint.setReading(true) }
+        outbox.didWrite(bytes: bytes)
+        if outbox.takeStallChange() == .recovered { endpoint.setReading(true) }
     }
 }

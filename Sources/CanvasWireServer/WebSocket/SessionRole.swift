@@ -5,6 +5,7 @@ enum SessionRole: Sendable {
     /// Sends frames to a stream; `bareSize` is set for raw RGBA messages without a header, `run` when
     /// the publisher asks to continue an interrupted run.
     case publisher(StreamName, bareSize: FrameSize?, run: String?)
-    case viewer(StreamName, DeliveryPolicy, ViewerEncoding)
+    /// Receives a stream's frames; `ackWindow` is set when the viewer acknowledges them (`?ack=N`).
+    case viewer(StreamName, DeliveryPolicy, ViewerEncoding, ackWindow: Int?)
     case echo
 }

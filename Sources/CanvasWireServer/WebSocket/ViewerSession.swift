@@ -5,7 +5,8 @@ import NIOCore
 import NIOWebSocket
 
 /// A viewer's connection: it receives its stream's frames through a ``ViewerOutbox``, which decides
-/// from the connection's `bufferedAmount` what to send now, what to hold and what to drop.
+/// from the connection's `bufferedAmount`, and from the viewer's acks if it sends them, what to send
+/// now, what to hold and what to drop.
 ///
 /// Confined to its channel's event loop; the `@unchecked Sendable` conformance exists for the
 /// deliveries the publisher's loop makes through ``deliver(_:)``, which hop onto that loop.
@@ -26,8 +27,8 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
     private var stallTimer: Scheduled<Void>?
 
     init(
-        stream name: StreamName, policy: DeliveryPolicy, encoding: ViewerEncoding, server: ServerContext,
-        eventLoop: any EventLoop, logger: Logger
+        stream name: StreamName, policy: DeliveryPolicy, encoding: ViewerEncoding, ackWindow: Int?, socket: SocketReadback?,
+        server: ServerContext, eventLoop: any EventLoop, logger: Logger
     ) {
         self.name = name
         self.policy = policy
@@ -35,11 +36,12 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
         self.encoder = ViewerFrameEncoder(encoding: encoding, compressionWindowBits: nil)
         self.server = server
         self.eventLoop = eventLoop
-        self.counters = ConnectionCounters(id: server.nextConnectionID())
+        self.counters = ConnectionCounters(id: server.nextConnectionID(), socket: socket, ackWindow: ackWindow)
         self.outbox = ViewerOutbox(
             policy: policy,
             highWaterMark: server.configuration.highWaterMark,
-            lowWaterMark: server.configuration.lowWaterMark
+            lowWaterMark: server.configuration.lowWaterMark,
+            ackWindow: ackWindow
         )
         var logger = logger
         logger[metadataKey: "connection"] = "\(counters.id)"
@@ -61,11 +63,13 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
         // The hello describes the latest frame, which follows it; the publisher message then names
         // the current run, to which every later frame belongs (docs/PROTOCOL.md, "Runs").
         let hello = server.hello(
-            stream: stream, size: welcome.latest?.header.size, run: welcome.latestRun, policy: policy, encoding: encoding
+            stream: stream, size: welcome.latest?.header.size, run: welcome.latestRun, policy: policy, encoding: encoding,
+            ack: outbox.ackWindow
         )
         endpoint.send(.hello(hello))
-        if let latest = welcome.latest { offer(latest) }
-        endpoint.send(.publisher(welcome.publisher))
+        if let latest = welcome.latest { outbox.offer(latest) }
+        outbox.offer(.publisher(welcome.publisher))
+        pump()
     }
 
     func webSocketDidClose(_ endpoint: WebSocketEndpointHandler, peerClose: ClosePayload?, wasClean: Bool) {
@@ -83,7 +87,10 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveText text: ByteBuffer) {
         do throws(FrameError) {
-            _ = try ControlMessage(parsing: String(decoding: text.readableBytesView, as: UTF8.self))
+            let message = try ControlMessage(parsing: String(decoding: text.readableBytesView, as: UTF8.self))
+            guard case .ack(let ack) = message else { return }
+            try outbox.acknowledge(ack.sequence)
+            pump()
         } catch {
             logger.notice("refused message: \(error)")
             endpoint.refuse(error)
@@ -100,20 +107,18 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
 
     /// Hands a frame to this viewer from any event loop.
     func deliver(_ frame: Frame) {
-        onLoop { $0.offer(frame) }
+        onLoop { session in
+            session.outbox.offer(frame)
+            session.counters.droppedFrames = session.outbox.droppedTotal
+            session.pump()
+        }
     }
 
     /// Hands a control message to this viewer from any event loop, after everything delivered before it.
     func deliver(_ message: ControlMessage) {
         onLoop { session in
-            // A held frame belongs to the run before this message: it goes first, whatever the buffer.
-            switch message {
-            case .end, .publisher:
-                if let held = session.outbox.flush() { session.write(held) }
-            default:
-                break
-            }
-            session.endpoint?.send(message)
+            session.outbox.offer(message)
+            session.pump()
         }
     }
 
@@ -125,12 +130,16 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
         }
     }
 
-    private func offer(_ frame: Frame) {
-        guard let delivery = outbox.offer(frame) else {
-            counters.droppedFrames = outbox.droppedTotal
-            return
+    /// Writes whatever the outbox lets go now, then holds back or releases the publisher to match.
+    private func pump() {
+        while let outgoing = outbox.nextOutgoing() {
+            switch outgoing {
+            case .frame(let delivery): write(delivery)
+            case .message(let message): endpoint?.send(message)
+            }
         }
-        write(delivery)
+        counters.framesInFlight = outbox.framesInFlight
+        handle(outbox.takeStallChange())
     }
 
     private func write(_ delivery: ViewerOutbox.Delivery) {
@@ -152,15 +161,14 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
     // MARK: bufferedAmount
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didQueue bytes: Int) {
-        handle(outbox.didQueue(bytes: bytes))
+        outbox.didQueue(bytes: bytes)
         counters.bufferedAmount = outbox.bufferedAmount
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didWrite bytes: Int, opcode: WebSocketOpcode, succeeded: Bool) {
-        let (delivery, change) = outbox.didWrite(bytes: bytes)
+        outbox.didWrite(bytes: bytes)
         counters.bufferedAmount = outbox.bufferedAmount
-        handle(change)
-        if let delivery { write(delivery) }
+        pump()
     }
 
     private func handle(_ change: ViewerOutbox.StallChange?) {
@@ -169,7 +177,7 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
             stream?.viewerStalled(self)
             let timeout = server.configuration.stallTimeout
             stallTimer = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
-                self.logger.notice("closing lossless viewer that stayed above its high-water mark for \(timeout)")
+                self.logger.notice("closing lossless viewer that held its publisher back (high-water mark or unacknowledged frames) for \(timeout)")
                 self.endpoint?.close(code: 1008, reason: "lossless viewer stalled for \(timeout)")
             }
         case .recovered:

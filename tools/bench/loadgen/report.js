@@ -66,6 +66,7 @@ function viewerFigures(record, window, published, payloadLength) {
     outOfOrder: record.outOfOrder,
     controlMessages: record.controls,
     sawEnd: record.sawEnd,
+    acksSent: record.acksSent,
     error: record.error,
   };
   // For the slow viewer the same measure is its lag: how old each frame is when it gets it.

@@ -1,6 +1,9 @@
 // Viewers: each one connection that checks every frame it gets (header, order, every payload byte
 // against the PayloadTable) and records when it got it. A slow viewer stops reading its socket for
-// `sleepMs` after each frame. Runs in worker threads (see runViewerThread), apart from the
+// `sleepMs` after each frame. A viewer with `ack` > 0 asks for acknowledged delivery (`?ack=N`,
+// docs/PROTOCOL.md) and, if the relay's hello agrees, acknowledges each frame once it is done with
+// it: at once, or for a slow viewer after its sleep (its "drawing"). Relays that do not know acks
+// ignore the query and get none. Runs in worker threads (see runViewerThread), apart from the
 // publisher, so that reading and checking never delay the frames being sent.
 "use strict";
 
@@ -11,7 +14,7 @@ const HEADER_LENGTH = 32;
 
 class Viewer {
   /**
-   * @param {object} spec {index, slow, sleepMs}
+   * @param {object} spec {index, slow, sleepMs, ack}
    * @param {object} shape {width, height}
    * @param {PayloadTable} table
    * @param {object} clock {now() -> ms, epochMicrosAtZero}
@@ -20,6 +23,8 @@ class Viewer {
     this.index = spec.index;
     this.slow = spec.slow;
     this.sleepMs = spec.sleepMs;
+    this.ack = spec.ack || 0;
+    this.acks = false; // the relay's hello agreed to acks
     this.width = shape.width;
     this.height = shape.height;
     this.payloadLength = shape.width * shape.height * 4;
@@ -33,6 +38,7 @@ class Viewer {
     this.captureMs = 0;
     this.intact = true;
     this.lastSequence = -1;
+    this.acksSent = 0;
     // One entry per frame received: sequence, capture time and read time (ms on the shared clock).
     this.sequences = [];
     this.captures = [];
@@ -47,6 +53,7 @@ class Viewer {
   }
 
   async open(url) {
+    if (this.ack > 0) url.searchParams.set("ack", String(this.ack));
     this.connection = await Connection.open(url, { readBufferSize: this.slow ? 64 * 1024 : 512 * 1024 });
     this.connection.start(new FrameParser(this.connection, this), () => this.clock.now());
     this.lastProgress = this.clock.now();
@@ -98,9 +105,21 @@ class Viewer {
     this.captures.push(this.captureMs);
     this.reads.push(readTime);
     this.lastProgress = readTime;
-    if (!this.slow || this.finished) return false;
-    setTimeout(() => this.connection.resume(), this.sleepMs);
+    if (!this.slow || this.finished) {
+      if (this.acks && !this.finished) this.acknowledge(this.sequence);
+      return false;
+    }
+    const sequence = this.sequence;
+    setTimeout(() => {
+      if (this.acks) this.acknowledge(sequence);
+      this.connection.resume();
+    }, this.sleepMs);
     return true;
+  }
+
+  acknowledge(sequence) {
+    this.connection.sendText(`{"type":"ack","sequence":${sequence}}`);
+    this.acksSent++;
   }
 
   text(message) {
@@ -113,6 +132,7 @@ class Viewer {
     if (this.hello === null) {
       if (control.type !== "hello") return this.fail(`first message is ${control.type}, not hello`);
       this.hello = control;
+      this.acks = this.ack > 0 && Number.isInteger(control.ack);
       this.resolveHello?.();
       return;
     }
@@ -165,6 +185,7 @@ class Viewer {
       outOfOrder: this.outOfOrder,
       controls: this.controls,
       sawEnd: this.sawEnd,
+      acksSent: this.acksSent,
       hello: this.hello,
       error: this.failure,
     };

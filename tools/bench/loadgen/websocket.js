@@ -178,6 +178,11 @@ class Connection {
     return this.socket.write(data);
   }
 
+  /** Sends a text message (a control message such as an ack), masked as a client must. */
+  sendText(text) {
+    return this.socket.write(clientFrame(OPCODE.text, Buffer.from(text, "utf8")));
+  }
+
   /** Sends a close frame and ends the connection without waiting for the server's answer. */
   close() {
     if (this.socket.destroyed) return;
