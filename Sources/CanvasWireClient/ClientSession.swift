@@ -119,7 +119,13 @@ final class ClientSession: WebSocketEndpointDelegate, @unchecked Sendable {
     /// is no longer read until the consumer catches up.
     private func deliver(_ message: WebSocketConnection.Message) {
         unconsumedMessages += 1
-        messages.yield(.init(message: message, receivedAtMicros: WallClock.microsecondsNow()))
+        // The message's length is what it cost on the wire; a connection that inflates messages
+        // (permessage-deflate) passes the compressed length here instead.
+        let wireBytes = switch message {
+        case .binary(let buffer): buffer.readableBytes
+        case .text(let text): text.utf8.count
+        }
+        messages.yield(.init(message: message, receivedAtMicros: WallClock.microsecondsNow(), wireBytes: wireBytes))
         if unconsumedMessages >= receiveBufferMessages, !readingPaused {
             readingPaused = true
             endpoint?.setReading(false)

@@ -27,6 +27,8 @@ public final class WebSocketConnection: Sendable {
     struct ReceivedMessage: Sendable {
         var message: Message
         var receivedAtMicros: UInt64
+        /// The message's bytes as they crossed the wire (``ReceivedFrame/wireBytes``).
+        var wireBytes: Int
     }
 
     public let url: WebSocketURL
