@@ -207,7 +207,7 @@ if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
     package.targets.append(
         .executableTarget(
             name: "canvaswire-codec-bench",
-            dependencies: ["CanvasWireCore", "CanvasWirePNG"],
+            dependencies: ["CanvasWireCore", "CanvasWirePNG", "CanvasWireBench"],
             path: "Sources/CodecBenchmark",
             swiftSettings: swiftSettings
         )

@@ -40,6 +40,10 @@ public struct BenchConfiguration: Sendable {
     public var slowRate: Double
     /// The delivery policy of the slow viewers.
     public var slowPolicy: DeliveryPolicy
+    /// What the publisher sends (stream runs).
+    public var content: BenchContent
+    /// How every viewer, fast or slow, asks for frames: whole, or only what changed.
+    public var encoding: ViewerEncoding
     /// Frames to publish (round trips in ``Mode/echo``); `nil` runs for ``duration``.
     public var frames: Int?
     /// How long to publish; `nil` with ``frames`` `nil` means 5 seconds.
@@ -66,6 +70,8 @@ public struct BenchConfiguration: Sendable {
         slowViewers: Int = 0,
         slowRate: Double = 10e6,
         slowPolicy: DeliveryPolicy = .latest,
+        content: BenchContent = .generated,
+        encoding: ViewerEncoding = .raw,
         frames: Int? = nil,
         duration: Duration? = nil,
         framesPerSecond: Double? = nil,
@@ -83,6 +89,8 @@ public struct BenchConfiguration: Sendable {
         self.slowViewers = slowViewers
         self.slowRate = slowRate
         self.slowPolicy = slowPolicy
+        self.content = content
+        self.encoding = encoding
         self.frames = frames
         self.duration = duration
         self.framesPerSecond = framesPerSecond

@@ -14,9 +14,12 @@ struct BenchCommand: AsyncParsableCommand {
             so its CPU time and peak memory are measured apart from the load generator's). With URL \
             (ws://HOST:PORT/streams/NAME, or ws://HOST:PORT/echo with --echo) it runs against that \
             server; --server-pid PID adds the server's CPU and memory when it runs on this machine. \
-            Every payload is derived from its frame's sequence number and checked byte for byte by \
-            each viewer; a corrupt or out-of-order frame makes the bench exit non-zero. MB is 10^6 \
-            bytes of payload; latency is from the frame's capture time to its receipt by the viewer.
+            Every frame is derived from its sequence number and checked byte for byte by each viewer, \
+            after any delta was applied; a corrupt or out-of-order frame makes the bench exit non-zero. \
+            --content screen, video or noise publishes synthetic frames instead of generated payloads, \
+            and --encoding delta has the viewers take only what changed: the report gives the bytes \
+            that crossed each viewer's wire per frame and their ratio to whole frames. MB is 10^6 bytes \
+            of payload; latency is from the frame's capture time to its receipt by the viewer.
             """
     )
 
@@ -52,6 +55,12 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Delivery policy of the slow viewers.")
     var slowPolicy: DeliveryPolicy = .latest
+
+    @Option(help: "What the publisher sends: generated (payloads that change every byte every frame), or synthetic screen, video or noise frames.")
+    var content: BenchContent = .generated
+
+    @Option(help: "How the viewers take RGBA frames: raw (whole) or delta (only the rectangles that changed).")
+    var encoding: ViewerEncoding = .raw
 
     @Option(help: "The publisher hands over the next frame only while its bufferedAmount is at most this many bytes.")
     var threshold = 8 << 20
@@ -106,7 +115,7 @@ struct BenchCommand: AsyncParsableCommand {
             url: try url.map(parse),
             localServer: inProcess ? .inProcess : .childProcess(executable: "/proc/self/exe"),
             sizes: sizes, viewers: viewers, policy: policy,
-            slowViewers: slowViewers, slowRate: slowRate * 1e6, slowPolicy: slowPolicy,
+            slowViewers: slowViewers, slowRate: slowRate * 1e6, slowPolicy: slowPolicy, content: content, encoding: encoding,
             frames: frames, duration: duration.map { .seconds($0) }, framesPerSecond: fps, threshold: threshold,
             serverPID: serverPid, drainTimeout: .seconds(drainTimeout),
             client: WebSocketClientConfiguration(token: transfer.token)

@@ -1,8 +1,11 @@
 // A conformance of a public library type must be public too, which takes a public import.
 public import ArgumentParser
+public import CanvasWireBench
 public import CanvasWireCore
 public import CanvasWireTransfer
 
 extension DeliveryPolicy: ExpressibleByArgument {}
+extension ViewerEncoding: ExpressibleByArgument {}
+extension BenchContent: ExpressibleByArgument {}
 extension FrameWriter.Format: ExpressibleByArgument {}
 extension FrameConverter.Format: ExpressibleByArgument {}

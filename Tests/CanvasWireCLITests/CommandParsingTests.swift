@@ -152,7 +152,10 @@ import Testing
         #expect(configuration.sizes == [FrameSize(width: 640, height: 360), FrameSize(width: 1920, height: 1080)])
         #expect(configuration.viewers == 10 && configuration.policy == .latest && configuration.duration == .seconds(3))
         #expect(configuration.slowViewers == 2 && configuration.slowRate == 5e6 && configuration.serverPID == 42)
+        #expect(configuration.content == .generated && configuration.encoding == .raw, "generated payloads, whole frames")
         guard case .stream = configuration.mode else { Issue.record("not a stream bench"); return }
+        let delta = try parse(["bench", "--content", "screen", "--encoding", "delta"], as: BenchCommand.self).makeConfiguration()
+        #expect(delta.content == .screen && delta.encoding == .delta)
         let local = try parse(["bench", "--echo"], as: BenchCommand.self).makeConfiguration()
         guard case .echo = local.mode, case .childProcess(let executable) = local.localServer else {
             Issue.record("not an echo bench against a child server")
@@ -166,5 +169,7 @@ import Testing
         #expect(refusal(["bench", "--server-pid", "1"]) == "--server-pid goes with a URL")
         #expect(refusal(["bench", "--viewers=-1"]) == "--viewers and --slow-viewers cannot be negative")
         #expect(refusal(["bench", "--policy", "some"]).contains("--policy"))
+        #expect(refusal(["bench", "--content", "desktop"]).contains("'desktop'"))
+        #expect(refusal(["bench", "--encoding", "png"]).contains("--encoding"))
     }
 }

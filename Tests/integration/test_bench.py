@@ -112,8 +112,9 @@ def tamper_swap_payloads(messages):
     messages[3], messages[4] = a[:32] + b[32:], b[:32] + a[32:]
 
 
+@pytest.mark.parametrize("content", ["generated", "screen"])
 @pytest.mark.parametrize("tamper", [tamper_flip_one_byte, tamper_swap_payloads], ids=["flipped-byte", "swapped-payloads"])
-def test_bench_catches_a_relay_that_alters_payloads(tamper):
+def test_bench_catches_a_relay_that_alters_payloads(tamper, content):
     # A relay that speaks the protocol but alters what it forwards: the bench must notice, or its
     # "verified" column would prove nothing.
     hello = {"type": "hello", "protocol": 1, "stream": "x", "highWaterMark": 1 << 20, "server": "tampering",
@@ -147,7 +148,7 @@ def test_bench_catches_a_relay_that_alters_payloads(tamper):
             port = server.sockets[0].getsockname()[1]
             process = await asyncio.create_subprocess_exec(
                 canvaswire_binary(), "bench", f"ws://127.0.0.1:{port}/streams/x", "--json", "--quiet",
-                "--size", "64x48", "--frames", "8", "--viewers", "1", "--drain-timeout", "10",
+                "--size", "64x48", "--frames", "8", "--viewers", "1", "--drain-timeout", "10", "--content", content,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
             stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
             return process.returncode, stdout.decode(), stderr.decode()
