@@ -68,7 +68,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.embedInCode("Pages/index.html"), .embedInCode("Pages/send.html")],
+            resources: [
+                .embedInCode("Pages/index.html"), .embedInCode("Pages/send.html"),
+                // PageScript: the pages' scripts, each served at /NAME.
+                .embedInCode("Pages/canvaswire.js"), .embedInCode("Pages/viewer.js"),
+                .embedInCode("Pages/frame-canvas.js"), .embedInCode("Pages/stream-list.js"),
+                .embedInCode("Pages/send.js"), .embedInCode("Pages/frame-source.js"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

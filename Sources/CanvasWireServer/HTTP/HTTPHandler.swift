@@ -49,6 +49,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchec
             send(.ok, body: PackageResources.index_html, contentType: "text/html; charset=utf-8", head: head, context: context)
         case .senderPage:
             send(.ok, body: PackageResources.send_html, contentType: "text/html; charset=utf-8", head: head, context: context)
+        case .script(let script):
+            send(.ok, body: script.body, contentType: "text/javascript; charset=utf-8", head: head, context: context)
         case .health:
             send(.ok, text: "ok\n", head: head, context: context)
         case .streamList:
