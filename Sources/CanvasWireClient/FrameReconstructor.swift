@@ -55,9 +55,7 @@ struct FrameReconstructor {
 
     /// Applies a delta payload to the held frame and returns the new frame, which is then held.
     private mutating func apply(_ delta: ByteBuffer, size: FrameSize) throws(FrameError) -> ByteBuffer {
-        guard held?.size == size else {
-            throw .deltaWithoutFrame(width: size.width, height: size.height, held: held?.size)
-        }
+        guard held?.size == size else { throw .deltaWithoutBase(size) }
         // Taken out while it works, so that its bitmap is not copied when it is marked.
         var decoder: DeltaDecoder
         if let kept = self.decoder.take(), kept.frameSize == size {

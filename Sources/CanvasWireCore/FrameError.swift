@@ -23,7 +23,7 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         case deltaRectangleOutOfBounds(index: Int, axis: DeltaAxis, origin: Int, extent: Int, frameExtent: Int)
         case deltaRectangleOverlap(index: Int, rectangle: DeltaRectangle, pixelX: Int, pixelY: Int)
         case deltaTrailingBytes(count: Int, rectangles: Int)
-        case deltaWithoutFrame(width: Int, height: Int, held: FrameSize?)
+        case deltaWithoutBase(width: Int, height: Int)
     }
 
     /// Which side of the frame a delta rectangle passes.
@@ -80,10 +80,9 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
     static func deltaTrailingBytes(count: Int, rectangles: Int) -> Self {
         .init(.deltaTrailingBytes(count: count, rectangles: rectangles))
     }
-    /// A delta (pixel format 3) for a `width`x`height` frame on a connection that holds no full RGBA8
-    /// frame of that size to apply it to: `held` is the size it holds, `nil` when it holds none.
-    public static func deltaWithoutFrame(width: Int, height: Int, held: FrameSize?) -> Self {
-        .init(.deltaWithoutFrame(width: width, height: height, held: held))
+    /// A delta frame that arrives before the full frame of its size it would apply to.
+    public static func deltaWithoutBase(_ size: FrameSize) -> Self {
+        .init(.deltaWithoutBase(width: size.width, height: size.height))
     }
 
     /// The RFC 6455 close code that fits this error: 1009 for anything too big (a delta for a frame wider
@@ -143,8 +142,8 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
             "delta rectangle \(index) (\(rectangle)) overlaps an earlier rectangle at pixel (\(pixelX), \(pixelY)); rectangles must not overlap"
         case .deltaTrailingBytes(let count, let rectangles):
             "delta payload has \(count) bytes after its \(rectangles) rectangles; send exactly the rectangles it declares"
-        case .deltaWithoutFrame(let width, let height, let held):
-            "delta for a \(width)x\(height) frame, but \(held.map { "the frame held is \($0)" } ?? "no full RGBA8 frame is held"); send a full frame of that size before its deltas"
+        case .deltaWithoutBase(let width, let height):
+            "a delta frame applies to a full \(width)x\(height) RGBA8 frame, and none was received on this connection; send a full frame first"
         }
     }
 

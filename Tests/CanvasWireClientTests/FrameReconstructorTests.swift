@@ -71,7 +71,7 @@ import Testing
         // A delta for the old size now has nothing to apply to.
         let stale = DeltaMessages.delta([], of: [], width: width, height: height, sequence: 3)
         let error = #expect(throws: FrameError.self) { try feed(&frames, stale) }
-        #expect(error?.description.contains("delta for a 37x21 frame, but the frame held is 3x2") == true)
+        #expect(error?.description.contains("applies to a full 37x21 RGBA8 frame, and none was received") == true)
         #expect(error?.closeCode == 1008)
     }
 
@@ -81,7 +81,7 @@ import Testing
             try feed(&frames, DeltaMessages.delta([], of: [], width: width, height: height, sequence: 0))
         }
         #expect(error?.closeCode == 1008)
-        #expect(error?.description.contains("no full RGBA8 frame is held; send a full frame of that size before its deltas") == true)
+        #expect(error?.description.contains("none was received on this connection; send a full frame first") == true)
     }
 
     @Test func aDeltaAfterAPNGFrameIsRefused() throws {
