@@ -2,6 +2,7 @@ import CanvasWireCore
 import CanvasWireWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// What every connection of one server shares.
@@ -39,6 +40,15 @@ final class ServerContext: Sendable {
             pingInterval: TimeAmount(configuration.pingInterval),
             closeTimeout: TimeAmount(configuration.closeTimeout)
         )
+    }
+
+    /// permessage-deflate as this server agrees it to a client's offer, with the response header
+    /// value; `nil` when the client offered nothing acceptable or the server has deflate off.
+    func deflateAgreement(for head: HTTPRequestHead) -> (agreement: PerMessageDeflate, response: String)? {
+        guard configuration.deflate != .off,
+            let offers = WebSocketExtensionOffer.parse(head.headers[canonicalForm: "sec-websocket-extensions"].map(String.init))
+        else { return nil }
+        return PerMessageDeflate.accept(offers)
     }
 
     /// Why a new stream cannot be served; the limit is checked again when the connection opens.

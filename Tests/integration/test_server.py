@@ -306,7 +306,8 @@ def test_lossless_viewer_gets_every_frame_and_pushes_back_on_the_publisher(serve
         viewer = await connect(server.ws + "/streams/lossless?policy=all", max_queue=1).__aenter__()
         await viewer.recv()
         viewer.transport.pause_reading()
-        async with connect(server.ws + "/streams/lossless/publish", write_limit=2 ** 20) as publisher:
+        # Uncompressed, so that the publisher's bytes fill its socket: these frames compress 250-fold.
+        async with connect(server.ws + "/streams/lossless/publish", write_limit=2 ** 20, compression=None) as publisher:
             await publisher.recv()
             sent = 0
 
