@@ -124,8 +124,8 @@ public final class CanvasWireServer: Sendable {
         switch role {
         case .publisher(let name, let bareSize, let run):
             PublisherSession(stream: name, bareSize: bareSize, continuing: run, server: context, eventLoop: eventLoop, logger: logger)
-        case .viewer(let name, let policy):
-            ViewerSession(stream: name, policy: policy, server: context, eventLoop: eventLoop, logger: logger)
+        case .viewer(let name, let policy, let encoding):
+            ViewerSession(stream: name, policy: policy, encoding: encoding, server: context, eventLoop: eventLoop, logger: logger)
         case .echo:
             EchoSession(server: context)
         }

@@ -15,6 +15,7 @@ final class ServerContext: Sendable {
     let registry: StreamRegistry
     let metrics: ServerMetrics
     let connections: ConnectionTracker
+    let deflaters = DeflaterPool()
     let logger: Logger
     private let connectionIDs = Atomic<Int>(0)
 
@@ -22,7 +23,8 @@ final class ServerContext: Sendable {
         self.configuration = configuration
         self.metrics = ServerMetrics()
         self.registry = StreamRegistry(
-            maxStreams: configuration.maxStreams, idleTimeout: configuration.streamIdleTimeout, metricsFactory: metrics.factory
+            maxStreams: configuration.maxStreams, idleTimeout: configuration.streamIdleTimeout, deflate: configuration.deflate,
+            metricsFactory: metrics.factory
         )
         self.connections = ConnectionTracker()
         self.logger = logger
@@ -58,7 +60,8 @@ final class ServerContext: Sendable {
 
     /// The hello that opens a connection to `stream`; `policy` is `nil` for a publisher.
     func hello(
-        stream: RelayStream, size: FrameSize?, run: (id: String, state: RunState)?, policy: DeliveryPolicy?
+        stream: RelayStream, size: FrameSize?, run: (id: String, state: RunState)?, policy: DeliveryPolicy?,
+        encoding: ViewerEncoding? = nil
     ) -> ControlMessage.Hello {
         .init(
             role: policy == nil ? "publisher" : "viewer",
@@ -67,6 +70,7 @@ final class ServerContext: Sendable {
             run: run?.id,
             runState: run?.state,
             policy: policy,
+            encoding: encoding,
             limits: configuration.limits,
             highWaterMark: configuration.highWaterMark,
             server: Self.serverName

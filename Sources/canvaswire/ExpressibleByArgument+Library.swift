@@ -2,6 +2,7 @@
 public import ArgumentParser
 public import CanvasWireBench
 public import CanvasWireCore
+public import CanvasWireServer
 public import CanvasWireTransfer
 
 extension DeliveryPolicy: ExpressibleByArgument {}
@@ -9,3 +10,4 @@ extension ViewerEncoding: ExpressibleByArgument {}
 extension BenchContent: ExpressibleByArgument {}
 extension FrameWriter.Format: ExpressibleByArgument {}
 extension FrameConverter.Format: ExpressibleByArgument {}
+extension DeflateMode: ExpressibleByArgument {}
