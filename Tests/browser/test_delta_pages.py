@@ -73,7 +73,7 @@ def test_a_slow_latest_delta_viewer_page_ends_on_the_exact_newest_frame(server_f
     with one delta from the newest frame when it reads again."""
     server = server_factory("--no-demo", "--high-water-mark", "200000", "--low-water-mark", "50000")
     stream, width, height = "slowdelta", 256, 256
-    frames = sparse_frames(width, height, 240, side=128)   # deltas of about a quarter of the frame
+    frames = sparse_frames(width, height, 64, side=128)   # deltas of about a quarter of the frame
     with publisher_connection(server, stream) as publisher:
         driver.get(f"{server.url}/?stream={stream}")
         wait_for_stats(driver, lambda s: s["encoding"] == "delta", "the hello")
@@ -83,9 +83,9 @@ def test_a_slow_latest_delta_viewer_page_ends_on_the_exact_newest_frame(server_f
         sent = {"next": 1}
         halt = threading.Event()
 
-        def pump():  # unpaced, until the page has been held back
-            while not halt.is_set() and sent["next"] < len(frames) - 1:
-                publisher.send(make_frame(width, height, sent["next"], frames[sent["next"]]))
+        def pump():  # unpaced, until the page has been held back; frame k is frames[k % len(frames)]
+            while not halt.is_set():
+                publisher.send(make_frame(width, height, sent["next"], frames[sent["next"] % len(frames)]))
                 sent["next"] += 1
         thread = threading.Thread(target=pump, daemon=True)
         thread.start()
@@ -95,8 +95,8 @@ def test_a_slow_latest_delta_viewer_page_ends_on_the_exact_newest_frame(server_f
             halt.set()
             thread.join(WAIT)
         newest = sent["next"]
-        publisher.send(make_frame(width, height, newest, frames[newest]))
-        wait_until_drawn(driver, newest, width, height, frames[newest])
+        publisher.send(make_frame(width, height, newest, frames[newest % len(frames)]))
+        wait_until_drawn(driver, newest, width, height, frames[newest % len(frames)])
         stats = page_stats(driver)
         viewer = stream_status(server.url, stream)["viewers"][0]
         assert viewer["dropped"] > 0 and stats["dropped"] == viewer["dropped"]
