@@ -13,9 +13,9 @@ public enum BenchContent: String, Sendable, CaseIterable {
     func frames(size: FrameSize) -> BenchFrames {
         switch self {
         case .generated: .generated(BenchPayload())
-        case .screen: .synthetic(SyntheticContent(kind: .screen, size: size))
-        case .video: .synthetic(SyntheticContent(kind: .video, size: size))
-        case .noise: .synthetic(SyntheticContent(kind: .noise, size: size))
+        case .screen: .synthetic(RenderedFrames(content: SyntheticContent(kind: .screen, size: size)))
+        case .video: .synthetic(RenderedFrames(content: SyntheticContent(kind: .video, size: size)))
+        case .noise: .synthetic(RenderedFrames(content: SyntheticContent(kind: .noise, size: size)))
         }
     }
 }

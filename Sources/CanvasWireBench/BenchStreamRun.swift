@@ -156,6 +156,7 @@ struct BenchStreamRun {
                 sequence: sequence, captureTimeMicros: WallClock.microsecondsNow()
             )
             header.withV1Bytes { _ = message.setBytes($0, at: 0) }
+            frames.published(message.getSlice(at: FrameHeader.v1Length, length: payloadBytes)!, sequence: sequence)
             try await connection.send(message)
             sequence += 1
         }

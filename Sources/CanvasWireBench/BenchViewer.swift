@@ -51,7 +51,6 @@ final class BenchViewer: Sendable {
     func consume(start: ContinuousClock.Instant, startMicros: UInt64, frames: BenchFrames) async -> Result {
         var result = Result(index: index, policy: policy, slowRate: slowRate, lastFrameAt: start)
         var nextSequence: UInt64 = 0
-        var scratch: [UInt8] = []
         do {
             for try await event in subscriber.events {
                 if stopped.load(ordering: .relaxed) { break }
@@ -66,7 +65,7 @@ final class BenchViewer: Sendable {
                     result.bytes += frame.payload.readableBytes
                     result.wireBytes += frame.wireBytes
                     if frame.wireFormat == .rgba8Delta { result.deltaFrames += 1 }
-                    if frames.verify(frame.payload, sequence: frame.header.sequence, scratch: &scratch) {
+                    if frames.verify(frame.payload, sequence: frame.header.sequence) {
                         result.verifiedBytes += frame.payload.readableBytes
                     } else {
                         result.corruptFrames += 1
