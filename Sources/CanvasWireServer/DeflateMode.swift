@@ -6,7 +6,8 @@ public enum DeflateMode: String, Sendable, CaseIterable {
     /// compresses fast; not camera or noisy content, which it compresses far slower than a link carries
     /// it (``CompressionAdvisor``; measurements in docs/BENCHMARKS.md, permessage-deflate).
     case auto
-    /// Compress every frame message.
+    /// Compress every frame message, and agree with publishers too (a browser then compresses every
+    /// frame it sends: worth it on slow links only).
     case on
     /// Never agree to permessage-deflate.
     case off
