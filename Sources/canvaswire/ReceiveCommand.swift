@@ -25,10 +25,10 @@ struct ReceiveCommand: AsyncParsableCommand {
             written, and a sender that reconnects and continues its run is followed. It stops cleanly, exit \
             status 0, when that run ends or a different run starts, after exactly --count frames, after \
             --duration seconds, or when the server closes; after a failed write nothing more is written. \
-            --resume keeps the files a \
-            previous run wrote and skips their frames, so a restarted receiver carries on without rewriting \
-            or refusing anything. SIGINT or SIGTERM stops it cleanly: frames already received are written, \
-            the connection is closed with 1001, the summary is printed, and the exit status is 130 or 143.
+            --resume keeps the files an earlier receiver wrote and skips their frames, so a restarted \
+            receiver carries on without rewriting or refusing anything. SIGINT or SIGTERM stops it cleanly: \
+            frames already received are written, the connection is closed with 1001, the summary is \
+            printed, and the exit status is 130 or 143.
             """
     )
 
