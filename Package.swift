@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "CanvasWireWebSocket", targets: ["CanvasWireWebSocket"]),
         .library(name: "CanvasWireTransfer", targets: ["CanvasWireTransfer"]),
         .library(name: "CanvasWireBench", targets: ["CanvasWireBench"]),
+        .library(name: "CanvasWireNATS", targets: ["CanvasWireNATS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // Wire format, frame types, limits and errors. No networking, no C.
@@ -48,6 +50,7 @@ let package = Package(
             name: "CanvasWireWebSocket",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -111,6 +114,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Parses options, builds a configuration, calls one library function and prints.
+        // A small NATS client (core NATS and the JetStream key-value subset the cluster relay needs).
+        // No dependency on the other CanvasWire modules: the relay builds on it, not the reverse.
+        .target(
+            name: "CanvasWireNATS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "canvaswire",
             dependencies: [
@@ -193,6 +207,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CanvasWireNATSTests",
+            dependencies: [
+                "CanvasWireNATS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CanvasWirePNGTests",
             dependencies: ["CanvasWirePNG", "CanvasWireCore"],
             swiftSettings: swiftSettings
@@ -200,7 +224,7 @@ let package = Package(
     ]
 )
 
-// The codec benchmark stays out of the default graph; tools/bench/png-codec builds it with
+// The benchmarks stay out of the default graph; tools/bench/png-codec (and tools/bench/nats) build them with
 // CANVASWIRE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench
 if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
     package.targets.append(
@@ -208,6 +232,19 @@ if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
             name: "canvaswire-codec-bench",
             dependencies: ["CanvasWireCore", "CanvasWirePNG"],
             path: "Sources/CodecBenchmark",
+            swiftSettings: swiftSettings
+        )
+    )
+    // tools/bench/nats: publish throughput through a local nats-server.
+    package.targets.append(
+        .executableTarget(
+            name: "canvaswire-nats-bench",
+            dependencies: [
+                "CanvasWireNATS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/NATSBenchmark",
             swiftSettings: swiftSettings
         )
     )
@@ -223,6 +260,7 @@ if Context.environment["CANVASWIRE_FUZZ"] == "1" {
         ("fuzz-request", "Request", ["CanvasWireServer", "CanvasWireClient"]),
         ("fuzz-frame-decoder", "FrameDecoder", ["CanvasWireWebSocket"]),
         ("fuzz-delta", "Delta", ["CanvasWireCore"]),
+        ("fuzz-nats-parser", "NATSParser", ["CanvasWireNATS"]),
     ]
     for target in fuzzTargets {
         package.targets.append(

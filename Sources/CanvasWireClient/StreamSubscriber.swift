@@ -75,14 +75,9 @@ public struct StreamSubscriber: Sendable {
             static func validate(
                 _ message: ByteBuffer, receivedAtMicros: UInt64, limits: FrameLimits
             ) throws(FrameError) -> ReceivedFrame {
-                let header = try message.withUnsafeReadableBytes { raw in
-                    Result { () throws(FrameError) in try FrameHeader.parse(raw, limits: limits) }
+                let (header, payloadLength) = try message.withUnsafeReadableBytes { raw in
+                    Result { () throws(FrameError) in try FrameHeader.split(raw, limits: limits) }
                 }.get()
-                guard message.readableBytes >= header.headerLength else {
-                    throw .payloadSizeMismatch(expected: header.expectedPayloadLength ?? 1, actual: 0)
-                }
-                let payloadLength = message.readableBytes - header.headerLength
-                try header.validatePayloadLength(payloadLength, limits: limits)
                 let payload = message.getSlice(at: message.readerIndex + header.headerLength, length: payloadLength)!
                 return ReceivedFrame(header: header, payload: payload, receivedAtMicros: receivedAtMicros)
             }

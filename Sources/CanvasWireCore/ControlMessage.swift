@@ -38,6 +38,9 @@ public enum ControlMessage: Hashable, Sendable {
         /// The viewer's delivery policy as sent (`latest` or `all`); absent for publishers. Kept as text
         /// so that a policy a later server adds still decodes; see ``deliveryPolicy``.
         public var policy: String?
+        /// The viewer's encoding as sent (`raw` or `delta`); absent for publishers and from servers that
+        /// predate delta frames, which send every frame whole.
+        public var encoding: String?
         public var limits: Limits
         /// Bytes a connection may buffer before the server holds back frames (`latest`) or pauses the
         /// publisher (`all`).
@@ -46,7 +49,7 @@ public enum ControlMessage: Hashable, Sendable {
 
         public init(
             role: String, stream: String, size: FrameSize?, run: String? = nil, runState: RunState? = nil,
-            policy: DeliveryPolicy?, limits: FrameLimits, highWaterMark: Int, server: String
+            policy: DeliveryPolicy?, encoding: ViewerEncoding? = nil, limits: FrameLimits, highWaterMark: Int, server: String
         ) {
             self.protocol = 1
             self.role = role
@@ -56,6 +59,7 @@ public enum ControlMessage: Hashable, Sendable {
             self.run = run
             self.runState = runState
             self.policy = policy?.rawValue
+            self.encoding = encoding?.rawValue
             self.limits = Limits(limits)
             self.highWaterMark = highWaterMark
             self.server = server

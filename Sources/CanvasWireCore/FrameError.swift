@@ -23,6 +23,7 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         case deltaRectangleOutOfBounds(index: Int, axis: DeltaAxis, origin: Int, extent: Int, frameExtent: Int)
         case deltaRectangleOverlap(index: Int, rectangle: DeltaRectangle, pixelX: Int, pixelY: Int)
         case deltaTrailingBytes(count: Int, rectangles: Int)
+        case deltaWithoutBase(width: Int, height: Int)
     }
 
     /// Which side of the frame a delta rectangle passes.
@@ -38,7 +39,8 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         .init(.truncatedHeader(available: available, needed: needed))
     }
     static func badMagic(_ bytes: [UInt8]) -> Self { .init(.badMagic(bytes)) }
-    static func reservedPixelFormat(_ value: UInt8) -> Self { .init(.reservedPixelFormat(value)) }
+    /// A pixel format the reader does not take (close code 1003).
+    public static func reservedPixelFormat(_ value: UInt8) -> Self { .init(.reservedPixelFormat(value)) }
     static func reservedFlags(_ value: UInt8) -> Self { .init(.reservedFlags(value)) }
     static func headerLengthTooSmall(_ value: Int) -> Self { .init(.headerLengthTooSmall(value)) }
     static func zeroDimension(_ field: String) -> Self { .init(.zeroDimension(field)) }
@@ -78,6 +80,10 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
     static func deltaTrailingBytes(count: Int, rectangles: Int) -> Self {
         .init(.deltaTrailingBytes(count: count, rectangles: rectangles))
     }
+    /// A delta frame that arrives before the full frame of its size it would apply to.
+    public static func deltaWithoutBase(_ size: FrameSize) -> Self {
+        .init(.deltaWithoutBase(width: size.width, height: size.height))
+    }
 
     /// The RFC 6455 close code that fits this error: 1009 for anything too big (a delta for a frame wider
     /// or taller than 65535 included), 1003 for a pixel format this reader cannot accept, 1007 for a
@@ -98,7 +104,7 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         case .badMagic(let bytes):
             "not a CanvasWire v1 frame: magic is \(Self.render(bytes)), expected \"CWF1\""
         case .reservedPixelFormat(let value):
-            "pixel format \(value) is reserved: v1 knows 1 (RGBA8) and 2 (PNG)"
+            "pixel format \(value) is reserved: v1 knows 1 (RGBA8), 2 (PNG) and 3 (RGBA8 delta)"
         case .reservedFlags(let value):
             "flags byte is \(value), but v1 reserves it and requires 0"
         case .headerLengthTooSmall(let value):
@@ -136,6 +142,8 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
             "delta rectangle \(index) (\(rectangle)) overlaps an earlier rectangle at pixel (\(pixelX), \(pixelY)); rectangles must not overlap"
         case .deltaTrailingBytes(let count, let rectangles):
             "delta payload has \(count) bytes after its \(rectangles) rectangles; send exactly the rectangles it declares"
+        case .deltaWithoutBase(let width, let height):
+            "a delta frame applies to a full \(width)x\(height) RGBA8 frame, and none was received on this connection; send a full frame first"
         }
     }
 

@@ -89,15 +89,35 @@ public struct FrameHeader: Hashable, Sendable {
         )
     }
 
+    /// Splits a complete binary message into its header and payload, checking both: what every reader
+    /// of whole messages does (a server reads its publishers' messages piece by piece with
+    /// ``FrameMessageReader`` instead).
+    ///
+    /// - Returns: The header and the payload's length; the payload starts at `header.headerLength`.
+    public static func split(_ message: UnsafeRawBufferPointer, limits: FrameLimits) throws(FrameError) -> (header: FrameHeader, payloadLength: Int) {
+        let header = try parse(message, limits: limits)
+        guard message.count >= header.headerLength else {
+            throw .truncatedHeader(available: message.count, needed: header.headerLength)
+        }
+        let payloadLength = message.count - header.headerLength
+        try header.validatePayloadLength(payloadLength, limits: limits)
+        return (header, payloadLength)
+    }
+
     /// Checks a complete message's payload length against this header and the limits.
     public func validatePayloadLength(_ length: Int, limits: FrameLimits) throws(FrameError) {
         guard length <= limits.maxPayloadBytes else {
             throw .payloadTooLarge(bytes: length, limit: limits.maxPayloadBytes)
         }
-        if let expected = expectedPayloadLength {
+        switch pixelFormat {
+        case .rgba8:
+            let expected = width * height * 4
             guard length == expected else { throw .payloadSizeMismatch(expected: expected, actual: length) }
-        } else if length == 0 {
-            throw .emptyPayload
+        case .png:
+            guard length > 0 else { throw .emptyPayload }
+        case .rgba8Delta:
+            // The rectangles themselves are checked against the frame the receiver holds (DeltaDecoder).
+            guard length >= 4 else { throw .deltaCountTruncated(available: length) }
         }
     }
 }

@@ -124,8 +124,8 @@ public final class CanvasWireServer: Sendable {
         switch role {
         case .publisher(let name, let bareSize, let run):
             PublisherSession(stream: name, bareSize: bareSize, continuing: run, server: context, eventLoop: eventLoop, logger: logger)
-        case .viewer(let name, let policy):
-            ViewerSession(stream: name, policy: policy, server: context, eventLoop: eventLoop, logger: logger)
+        case .viewer(let name, let policy, let encoding):
+            ViewerSession(stream: name, policy: policy, encoding: encoding, server: context, eventLoop: eventLoop, logger: logger)
         case .echo:
             EchoSession(server: context)
         }
@@ -149,8 +149,14 @@ public final class CanvasWireServer: Sendable {
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 switch decision.evaluate(head) {
-                case .success: channel.eventLoop.makeSucceededFuture(HTTPHeaders())
-                case .failure: channel.eventLoop.makeSucceededFuture(nil)
+                case .success:
+                    var headers = HTTPHeaders()
+                    if let (_, response) = context.deflateAgreement(for: head) {
+                        headers.add(name: "Sec-WebSocket-Extensions", value: response)
+                    }
+                    return channel.eventLoop.makeSucceededFuture(headers)
+                case .failure:
+                    return channel.eventLoop.makeSucceededFuture(nil)
                 }
             },
             upgradePipelineHandler: { channel, head in
@@ -168,9 +174,11 @@ public final class CanvasWireServer: Sendable {
                     let nioDecoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
                     return pipeline.removeHandler(nioDecoder).flatMapThrowing {
                         let session = Self.session(for: role, context: context, eventLoop: channel.eventLoop, logger: logger)
+                        var endpointConfiguration = context.endpointConfiguration
+                        endpointConfiguration.deflate = context.deflateAgreement(for: head)?.agreement
                         try channel.pipeline.syncOperations.addHandlers(
                             IncrementalFrameDecoder(maxFrameSize: maxFrameSize),
-                            WebSocketEndpointHandler(configuration: context.endpointConfiguration, delegate: session, logger: logger)
+                            WebSocketEndpointHandler(configuration: endpointConfiguration, delegate: session, logger: logger)
                         )
                     }
                 } catch {

@@ -41,6 +41,8 @@ public struct ServerConfiguration: Sendable {
     /// How long the server waits for a peer's close frame after sending its own (or, after a protocol
     /// error, for the peer to hang up) before it closes the TCP connection regardless.
     public var closeTimeout: Duration
+    /// When messages to viewers are compressed with permessage-deflate, for clients that offer it.
+    public var deflate: DeflateMode
     /// Whether `WS /echo` is served.
     public var echoEnabled: Bool
     /// Whether the built-in animated `demo` stream runs.
@@ -65,6 +67,7 @@ public struct ServerConfiguration: Sendable {
         pingInterval: Duration = .seconds(20),
         deadPeerTimeout: Duration = .seconds(60),
         closeTimeout: Duration = .seconds(3),
+        deflate: DeflateMode = .auto,
         echoEnabled: Bool = true,
         demoStream: DemoStreamConfiguration? = DemoStreamConfiguration()
     ) {
@@ -85,6 +88,7 @@ public struct ServerConfiguration: Sendable {
         self.pingInterval = pingInterval
         self.deadPeerTimeout = deadPeerTimeout
         self.closeTimeout = closeTimeout
+        self.deflate = deflate
         self.echoEnabled = echoEnabled
         self.demoStream = demoStream
     }

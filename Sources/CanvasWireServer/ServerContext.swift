@@ -2,6 +2,7 @@ import CanvasWireCore
 import CanvasWireWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// What every connection of one server shares.
@@ -14,6 +15,7 @@ final class ServerContext: Sendable {
     let registry: StreamRegistry
     let metrics: ServerMetrics
     let connections: ConnectionTracker
+    let deflaters = DeflaterPool()
     let logger: Logger
     private let connectionIDs = Atomic<Int>(0)
 
@@ -21,7 +23,8 @@ final class ServerContext: Sendable {
         self.configuration = configuration
         self.metrics = ServerMetrics()
         self.registry = StreamRegistry(
-            maxStreams: configuration.maxStreams, idleTimeout: configuration.streamIdleTimeout, metricsFactory: metrics.factory
+            maxStreams: configuration.maxStreams, idleTimeout: configuration.streamIdleTimeout, deflate: configuration.deflate,
+            metricsFactory: metrics.factory
         )
         self.connections = ConnectionTracker()
         self.logger = logger
@@ -41,6 +44,15 @@ final class ServerContext: Sendable {
         )
     }
 
+    /// permessage-deflate as this server agrees it to a client's offer, with the response header
+    /// value; `nil` when the client offered nothing acceptable or the server has deflate off.
+    func deflateAgreement(for head: HTTPRequestHead) -> (agreement: PerMessageDeflate, response: String)? {
+        guard configuration.deflate != .off,
+            let offers = WebSocketExtensionOffer.parse(head.headers[canonicalForm: "sec-websocket-extensions"].map(String.init))
+        else { return nil }
+        return PerMessageDeflate.accept(offers)
+    }
+
     /// Why a new stream cannot be served; the limit is checked again when the connection opens.
     var tooManyStreams: String {
         "the server already has its maximum of \(configuration.maxStreams) streams; try again when one has been unused for \(configuration.streamIdleTimeout)"
@@ -48,7 +60,8 @@ final class ServerContext: Sendable {
 
     /// The hello that opens a connection to `stream`; `policy` is `nil` for a publisher.
     func hello(
-        stream: RelayStream, size: FrameSize?, run: (id: String, state: RunState)?, policy: DeliveryPolicy?
+        stream: RelayStream, size: FrameSize?, run: (id: String, state: RunState)?, policy: DeliveryPolicy?,
+        encoding: ViewerEncoding? = nil
     ) -> ControlMessage.Hello {
         .init(
             role: policy == nil ? "publisher" : "viewer",
@@ -57,6 +70,7 @@ final class ServerContext: Sendable {
             run: run?.id,
             runState: run?.state,
             policy: policy,
+            encoding: encoding,
             limits: configuration.limits,
             highWaterMark: configuration.highWaterMark,
             server: Self.serverName

@@ -129,6 +129,9 @@ public struct FrameWriter: Sendable {
         case (.png, .rgba):
             let image = try frame.payload.withUnsafeReadableBytes { png in try decoder.decode(png, source: name) }
             return (image.pixels, image.size)
+        case (.rgba8Delta, _):
+            // The client library applies deltas and hands on whole frames; one that reaches here is a bug.
+            throw TransferError.invalidFrame(name, reason: "a delta frame reached the writer unapplied")
         }
     }
 }

@@ -1,4 +1,4 @@
-import CanvasWireCore
+@testable import CanvasWireCore
 import Testing
 
 @Suite struct FrameHeaderTests {
@@ -38,7 +38,7 @@ import Testing
     static let corruptions: [(String, @Sendable (inout [UInt8]) -> Void, String)] = [
         ("magic", { $0[0] = UInt8(ascii: "X") }, "not a CanvasWire v1 frame"),
         ("reserved format 0", { $0[4] = 0 }, "pixel format 0 is reserved"),
-        ("reserved format 3", { $0[4] = 3 }, "pixel format 3 is reserved"),
+        ("reserved format 4", { $0[4] = 4 }, "pixel format 4 is reserved"),
         ("flags", { $0[5] = 1 }, "flags byte is 1"),
         ("header length", { $0[6] = 31 }, "header length 31 is below"),
         ("zero width", { $0[8] = 0 }, "width is 0"),
@@ -126,5 +126,32 @@ extension FrameMessageReader {
     /// Feeds an array, keeping the reader's typed error.
     mutating func consume(bytes: [UInt8]) throws(FrameError) -> FrameHeader? {
         try bytes.withUnsafeBytes { raw in Result { () throws(FrameError) in try consume(raw) } }.get()
+    }
+}
+
+@Suite struct FrameSplitTests {
+    @Test func aMessageShorterThanItsDeclaredHeaderIsATruncatedHeader() {
+        var header = FrameHeader(pixelFormat: .png, width: 1, height: 1, sequence: 0, captureTimeMicros: 0, headerLength: 40)
+        header.headerLength = 40
+        var bytes = header.v1Bytes
+        bytes.replaceSubrange(6..<8, with: [40, 0])  // the header claims 40 bytes; the message has 35
+        bytes += [1, 2, 3]
+        #expect(throws: FrameError.truncatedHeader(available: 35, needed: 40)) {
+            try bytes.withUnsafeBytes { try FrameHeader.split($0, limits: .default) }
+        }
+    }
+
+    @Test func splitReturnsThePayloadAfterTheHeaderAndChecksItsLength() throws {
+        let header = FrameHeader(pixelFormat: .rgba8, width: 1, height: 2, sequence: 9, captureTimeMicros: 1)
+        let message = header.v1Bytes + [UInt8](repeating: 7, count: 8)
+        let (parsed, length) = try message.withUnsafeBytes { try FrameHeader.split($0, limits: .default) }
+        #expect(parsed == header && length == 8)
+        #expect(throws: FrameError.payloadSizeMismatch(expected: 8, actual: 7)) {
+            try message.dropLast().withUnsafeBytes { try FrameHeader.split($0, limits: .default) }
+        }
+        let delta = FrameHeader(pixelFormat: .rgba8Delta, width: 4, height: 4, sequence: 1, captureTimeMicros: 1)
+        #expect(throws: FrameError.deltaCountTruncated(available: 3)) {
+            try (delta.v1Bytes + [0, 0, 0]).withUnsafeBytes { try FrameHeader.split($0, limits: .default) }
+        }
     }
 }

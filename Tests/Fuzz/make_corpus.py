@@ -128,6 +128,21 @@ def main():
     for name, (width, height, payload) in deltas.items():
         write("delta", name, bytes([width, height]) + payload)
 
+    # nats-parser: read sizes up to a zero byte, then what nats-server 2.9 sends (max_payload 300 in the target).
+    info = b'INFO {"server_id":"NDDG","version":"2.9.10","proto":1,"headers":true,"max_payload":300} \r\n'
+    nats = {
+        "session": (b"\x07\x03", info + b"PING\r\nMSG frames.cam 1 5\r\nhello\r\nPONG\r\n+OK\r\n"),
+        "reply-and-empty": (b"\x01", b"MSG _INBOX.x.3 1  26\r\n{\"stream\":\"KV_b\", \"seq\":1}\r\nMSG a.b 7 reply.to 0\r\n\r\n"),
+        "statuses": (b"\x05\x0b", b"HMSG _INBOX.x.1 1 16 16\r\nNATS/1.0 503\r\n\r\n\r\n"
+                     b"HMSG _INBOX.x.6 1  34 34\r\nNATS/1.0 404 Message Not Found\r\n\r\n\r\n"),
+        "kv-headers": (b"\x02", b"HMSG $KV.b.k 2 $JS.ACK.KV_b.c.1.3.2.17.0 70 72\r\nNATS/1.0\r\n"
+                       b"Nats-Expected-Last-Subject-Sequence: 0\r\nNats-Msg-Size: 2\r\n\r\nv2\r\n"),
+        "error": (b"\x03", b"-ERR 'Slow Consumer'\r\n"),
+        "too-large": (b"\x04", b"MSG big 1 301\r\n" + bytes(301) + b"\r\n"),
+    }
+    for name, (cuts, data) in nats.items():
+        write("nats-parser", name, cuts + b"\x00" + data)
+
 
 if __name__ == "__main__":
     main()

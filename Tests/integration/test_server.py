@@ -306,7 +306,8 @@ def test_lossless_viewer_gets_every_frame_and_pushes_back_on_the_publisher(serve
         viewer = await connect(server.ws + "/streams/lossless?policy=all", max_queue=1).__aenter__()
         await viewer.recv()
         viewer.transport.pause_reading()
-        async with connect(server.ws + "/streams/lossless/publish", write_limit=2 ** 20) as publisher:
+        # Uncompressed, so that the publisher's bytes fill its socket: these frames compress 250-fold.
+        async with connect(server.ws + "/streams/lossless/publish", write_limit=2 ** 20, compression=None) as publisher:
             await publisher.recv()
             sent = 0
 
@@ -341,7 +342,8 @@ def test_stuck_lossless_viewer_is_disconnected_after_the_stall_timeout(server_fa
     side = 256
 
     async def scenario():
-        viewer = await connect(server.ws + "/streams/stuck?policy=all", max_queue=1, ping_interval=None).__aenter__()
+        # Uncompressed: these frames would compress a thousand-fold and never fill the viewer's socket.
+        viewer = await connect(server.ws + "/streams/stuck?policy=all", max_queue=1, ping_interval=None, compression=None).__aenter__()
         await viewer.recv()
         viewer.transport.pause_reading()
         async with connect(server.ws + "/streams/stuck/publish") as publisher:

@@ -13,6 +13,9 @@ final class EchoSession: WebSocketEndpointDelegate {
     private let limit: Int
     private var outbox: ViewerOutbox
     private var message: MessageAssembly?
+    /// Made at the first echo to a client that agreed to permessage-deflate: every echo to it is
+    /// compressed, so a conformance suite's compression cases see compressed answers.
+    private var deflater: MessageDeflater?
 
     init(server: ServerContext) {
         let configuration = server.configuration
@@ -34,7 +37,19 @@ final class EchoSession: WebSocketEndpointDelegate {
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveText text: ByteBuffer) {
-        endpoint.send(.text, text)
+        echo(.text, text, on: endpoint)
+    }
+
+    private func echo(_ opcode: WebSocketOpcode, _ message: ByteBuffer, on endpoint: WebSocketEndpointHandler) {
+        guard let windowBits = endpoint.compressionWindowBits,
+            let deflater = try? deflater ?? MessageDeflater(windowBits: windowBits),
+            let compressed = try? deflater.compress(message, allocator: endpoint.allocator)
+        else {
+            endpoint.send(opcode, message)
+            return
+        }
+        self.deflater = deflater
+        endpoint.send(opcode, compressed, compressed: true)
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didStartBinaryMessage start: WebSocketEndpoint.MessageStart) {
@@ -51,7 +66,7 @@ final class EchoSession: WebSocketEndpointDelegate {
             return endpoint.refuse(error)
         }
         if endsMessage {
-            endpoint.send(.binary, assembly.buffer)
+            echo(.binary, assembly.buffer, on: endpoint)
         } else {
             message = assembly
         }

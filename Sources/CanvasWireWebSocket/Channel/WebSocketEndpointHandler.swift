@@ -24,11 +24,25 @@ package final class WebSocketEndpointHandler: ChannelInboundHandler {
         /// How long to wait for the peer's close frame, or for it to hang up after a failure, before
         /// the TCP connection is closed regardless.
         package var closeTimeout: TimeAmount
+        /// permessage-deflate as the handshake agreed it; `nil` when it was not.
+        package var deflate: PerMessageDeflate?
 
-        package init(endpoint: WebSocketEndpoint.Configuration, pingInterval: TimeAmount?, closeTimeout: TimeAmount = .seconds(3)) {
+        package init(
+            endpoint: WebSocketEndpoint.Configuration, pingInterval: TimeAmount?, closeTimeout: TimeAmount = .seconds(3),
+            deflate: PerMessageDeflate? = nil
+        ) {
             self.endpoint = endpoint
             self.pingInterval = pingInterval
             self.closeTimeout = closeTimeout
+            self.deflate = deflate
+        }
+
+        /// Whether the peer starts every message it compresses with an empty window.
+        var peerResetsContext: Bool {
+            switch endpoint.role {
+            case .server: deflate?.clientNoContextTakeover ?? true
+            case .client: deflate?.serverNoContextTakeover ?? true
+            }
         }
     }
 
@@ -39,6 +53,10 @@ package final class WebSocketEndpointHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// The text message being received, if the current message is text.
     private var text: TextMessageAssembler?
+    /// Whether the current message is compressed, and the inflater for such messages (made when the
+    /// first one arrives: most connections never send one).
+    private var inflating = false
+    private var inflater: MessageInflater?
     private var keepAlive: Scheduled<Void>?
     private var closeDeadline: Scheduled<Void>?
     private var peerClose: ClosePayload?
@@ -53,11 +71,24 @@ package final class WebSocketEndpointHandler: ChannelInboundHandler {
         self.configuration = configuration
         self.delegate = delegate
         self.logger = logger
-        self.endpoint = WebSocketEndpoint(configuration: configuration.endpoint, now: .now())
+        var endpoint = configuration.endpoint
+        endpoint.compressionNegotiated = configuration.deflate != nil
+        self.endpoint = WebSocketEndpoint(configuration: endpoint, now: .now())
     }
 
     /// Whether data messages may still be sent.
     package var isOpen: Bool { context != nil && endpoint.isOpen }
+
+    /// permessage-deflate as the handshake agreed it, `nil` if it did not.
+    package var deflate: PerMessageDeflate? { configuration.deflate }
+
+    /// The window this side compresses with, `nil` when it must not compress (nothing agreed, or the
+    /// peer allows only an 8-bit window).
+    package var compressionWindowBits: Int? {
+        guard let deflate else { return nil }
+        let allowed = configuration.endpoint.role == .server ? deflate.serverMaxWindowBits : deflate.clientMaxWindowBits
+        return PerMessageDeflate.compressionWindowBits(allowed: allowed)
+    }
 
     package var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
 
@@ -98,6 +129,7 @@ package final class WebSocketEndpointHandler: ChannelInboundHandler {
         case .none:
             break
         case .messageStarted(let start):
+            inflating = start.compressed
             switch start.kind {
             case .text:
                 text = TextMessageAssembler(
@@ -108,20 +140,8 @@ package final class WebSocketEndpointHandler: ChannelInboundHandler {
                 delegate.webSocket(self, didStartBinaryMessage: start)
             }
         case .messagePiece(let piece, let endsMessage):
-            guard var assembler = text else {
-                return delegate.webSocket(self, didReceiveBinary: piece, endsMessage: endsMessage)
-            }
-            text = nil  // leaves the buffer uniquely referenced while it grows
-            do throws(TextMessageAssembler.Refusal) {
-                try assembler.append(piece)
-                guard endsMessage else {
-                    text = assembler
-                    return
-                }
-                delegate.webSocket(self, didReceiveText: try assembler.finish())
-            } catch {
-                fail(code: error.code, reason: error.reason)
-            }
+            guard !inflating else { return inflate(piece, endsMessage: endsMessage) }
+            deliver(piece, endsMessage: endsMessage)
         case .sendPong(let data):
             sendPong(data)
         case .replyToClose(let peer, let reply):
@@ -136,6 +156,42 @@ package final class WebSocketEndpointHandler: ChannelInboundHandler {
         case .fail(let payload):
             if let payload { delegate.webSocket(self, didFail: payload) }
             failConnection(sending: payload)
+        }
+    }
+
+    /// Inflates a piece of a compressed message and hands the output on as plain pieces, stopping as
+    /// soon as the message is refused (a bomb costs at most one chunk beyond the receiver's limit).
+    private func inflate(_ piece: MessagePiece, endsMessage: Bool) {
+        let inflater = self.inflater ?? MessageInflater(resetsAfterEachMessage: configuration.peerResetsContext, allocator: allocator)
+        self.inflater = inflater
+        do throws(MessageInflater.Failure) {
+            try inflater.inflate(piece.unmaskedBytes, endsMessage: endsMessage) { chunk in
+                deliver(MessagePiece(bytes: chunk, maskKey: nil), endsMessage: false)
+                return endpoint.isOpen
+            }
+        } catch {
+            return fail(code: 1007, reason: error.reason)
+        }
+        if endsMessage, endpoint.isOpen {
+            deliver(MessagePiece(bytes: ByteBuffer(), maskKey: nil), endsMessage: true)
+        }
+    }
+
+    /// Hands a plain piece of the current message to the text assembler or the delegate.
+    private func deliver(_ piece: MessagePiece, endsMessage: Bool) {
+        guard var assembler = text else {
+            return delegate.webSocket(self, didReceiveBinary: piece, endsMessage: endsMessage)
+        }
+        text = nil  // leaves the buffer uniquely referenced while it grows
+        do throws(TextMessageAssembler.Refusal) {
+            try assembler.append(piece)
+            guard endsMessage else {
+                text = assembler
+                return
+            }
+            delegate.webSocket(self, didReceiveText: try assembler.finish())
+        } catch {
+            fail(code: error.code, reason: error.reason)
         }
     }
 
