@@ -98,7 +98,8 @@ public struct WebSocketClientError: Error, Sendable, CustomStringConvertible {
 
     private static func sentence(for info: CloseInfo) -> String {
         let reason = info.reason.isEmpty ? "" : ": \(info.reason)"
-        if info.code == 1006 { return "the connection was lost\(reason)" }
+        // 1006 is no close frame at all: the reason, if any, is this side's ("connection lost" says it twice).
+        if info.code == 1006 { return "the connection was lost\(info.reason == "connection lost" ? "" : reason)" }
         let meaning = closeCodeMeanings[info.code].map { " (\($0))" } ?? ""
         return "the server closed the connection with \(info.code)\(meaning)\(reason)"
     }

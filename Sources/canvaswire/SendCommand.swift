@@ -168,7 +168,7 @@ struct SendCommand: AsyncParsableCommand {
     private func report(_ retry: ReconnectingPublisher.Retry, on progress: ProgressLine) {
         let left = retry.remaining.components.seconds + (retry.remaining.components.attoseconds > 0 ? 1 : 0)
         if retry.wasConnected, retry.attempt == 1 {
-            writeStderr("canvaswire send: connection lost: \(retry.error); reconnecting for up to \(left) s\n")
+            writeStderr("canvaswire send: \(retry.error); reconnecting for up to \(left) s\n")
         }
         progress.update("\(retry.error); retrying (attempt \(retry.attempt), up to \(left) s more)")
     }
