@@ -50,6 +50,9 @@ struct ReceiveCommand: AsyncParsableCommand {
     @Option(help: "png or rgba (raw pixels, width*height*4 bytes a frame).")
     var format: FrameWriter.Format = .png
 
+    @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate, so the server may compress what pays (deltas, screen content); --no-deflate receives everything as it is.")
+    var deflate = true
+
     @Flag(help: "Live view: take the newest frames (policy=latest) instead of every frame.")
     var live = false
 
@@ -123,7 +126,7 @@ struct ReceiveCommand: AsyncParsableCommand {
         if let filter, let chosen = PNGEncoder.Filter(name: filter) { encoder.filter = chosen }
         return ReceiverConfiguration(
             url: try WebSocketURL(url),
-            client: WebSocketClientConfiguration(token: transfer.token),
+            client: WebSocketClientConfiguration(token: transfer.token, compression: deflate ? .receive : .off),
             policy: live ? .latest : .all,
             destination: output == "-" ? .standardOutput : .folder(out),
             format: format,

@@ -68,6 +68,9 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "A file that is not a valid PNG: skip it, or stop.")
     var onError: OnError = .stop
 
+    @Flag(help: "Compress every frame with permessage-deflate where the server agrees (serve --deflate on): for slow links and screen content; it costs this side CPU.")
+    var deflate = false
+
     @Flag(help: "Fail at the first connection failure instead of retrying and reconnecting.")
     var noReconnect = false
 
@@ -152,7 +155,7 @@ struct SendCommand: AsyncParsableCommand {
     func makeConfiguration() throws -> SenderConfiguration {
         SenderConfiguration(
             url: try webSocketURL(),
-            client: WebSocketClientConfiguration(token: transfer.token),
+            client: WebSocketClientConfiguration(token: transfer.token, compression: deflate ? .sendAndReceive : .receive),
             wireFormat: format == .png ? .png : .rgba8,
             framesPerSecond: fps,
             threshold: threshold,

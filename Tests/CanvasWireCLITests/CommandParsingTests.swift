@@ -80,6 +80,9 @@ import Testing
         #expect(defaults.wireFormat == .rgba8 && defaults.invalidInput == .stop && defaults.reconnects)
         #expect(defaults.threshold == SenderConfiguration(url: defaults.url).threshold)
         #expect(defaults.retryFor == .seconds(60) && defaults.retryFor == SenderConfiguration(url: defaults.url).retryFor)
+        #expect(defaults.client.compression == .receive, "a sender offers deflate but compresses nothing unless asked")
+        let compressing = try parse(["send", "ws://h/streams/x", "-", "--deflate"], as: SendCommand.self).makeConfiguration()
+        #expect(compressing.client.compression == .sendAndReceive)
     }
 
     @Test func sendRefusesInputsThatDoNotGoTogether() {
@@ -141,6 +144,9 @@ import Testing
         #expect(!stdout.allowsSizeChange)
         #expect(try parse(["receive", "ws://h/streams/x", "-o", "-", "--format", "rgba", "--allow-size-change"], as: ReceiveCommand.self)
             .makeConfiguration().allowsSizeChange)
+        #expect(stdout.client.compression == .receive, "receive offers deflate by default")
+        #expect(try parse(["receive", "ws://h/streams/x", "-o", "-", "--no-deflate"], as: ReceiveCommand.self)
+            .makeConfiguration().client.compression == .off)
     }
 
     @Test func receiveRefusesOptionsThatCannotWork() {
