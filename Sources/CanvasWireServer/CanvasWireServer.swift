@@ -149,9 +149,9 @@ public final class CanvasWireServer: Sendable {
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 switch decision.evaluate(head) {
-                case .success:
+                case .success(let role):
                     var headers = HTTPHeaders()
-                    if let (_, response) = context.deflateAgreement(for: head) {
+                    if let (_, response) = context.deflateAgreement(for: head, role: role) {
                         headers.add(name: "Sec-WebSocket-Extensions", value: response)
                     }
                     return channel.eventLoop.makeSucceededFuture(headers)
@@ -175,7 +175,7 @@ public final class CanvasWireServer: Sendable {
                     return pipeline.removeHandler(nioDecoder).flatMapThrowing {
                         let session = Self.session(for: role, context: context, eventLoop: channel.eventLoop, logger: logger)
                         var endpointConfiguration = context.endpointConfiguration
-                        endpointConfiguration.deflate = context.deflateAgreement(for: head)?.agreement
+                        endpointConfiguration.deflate = context.deflateAgreement(for: head, role: role)?.agreement
                         try channel.pipeline.syncOperations.addHandlers(
                             IncrementalFrameDecoder(maxFrameSize: maxFrameSize),
                             WebSocketEndpointHandler(configuration: endpointConfiguration, delegate: session, logger: logger)

@@ -45,8 +45,14 @@ final class ServerContext: Sendable {
     }
 
     /// permessage-deflate as this server agrees it to a client's offer, with the response header
-    /// value; `nil` when the client offered nothing acceptable or the server has deflate off.
-    func deflateAgreement(for head: HTTPRequestHead) -> (agreement: PerMessageDeflate, response: String)? {
+    /// value; `nil` when the client offered nothing acceptable or the server does not agree.
+    ///
+    /// With `--deflate auto` a publisher is not agreed with: a browser then compresses every frame it
+    /// sends, whatever the link, and headless Chromium publishing 1920x1080 canvas frames dropped from
+    /// 47.6 to 25.4 frames/s on screen content and from 46.3 to 5.1 on noise (tools/bench/browser-publish).
+    /// Publishers on slow links send deltas instead, or use a server with `--deflate on`.
+    func deflateAgreement(for head: HTTPRequestHead, role: SessionRole) -> (agreement: PerMessageDeflate, response: String)? {
+        if case .publisher = role, configuration.deflate != .on { return nil }
         guard configuration.deflate != .off,
             let offers = WebSocketExtensionOffer.parse(head.headers[canonicalForm: "sec-websocket-extensions"].map(String.init))
         else { return nil }

@@ -114,6 +114,14 @@ def test_an_offer_the_rfc_forbids_is_declined(server_factory, offer):
     ws.close()
 
 
+def test_auto_agrees_with_viewers_but_not_publishers(server_factory):
+    server = server_factory("--no-demo")
+    assert "sec-websocket-extensions" not in RawWebSocket(server.ws + "/streams/x/publish", extensions="permessage-deflate").headers
+    assert "sec-websocket-extensions" in RawWebSocket(server.ws + "/streams/x", extensions="permessage-deflate").headers
+    on = server_factory("--no-demo", "--deflate", "on")
+    assert "sec-websocket-extensions" in RawWebSocket(on.ws + "/streams/x/publish", extensions="permessage-deflate").headers
+
+
 def test_deflate_off_never_agrees(server_factory):
     server = server_factory("--no-demo", "--deflate", "off")
     ws = RawWebSocket(server.ws + "/echo", extensions="permessage-deflate")
@@ -149,7 +157,7 @@ def test_a_message_that_is_not_deflate_data_fails_with_1007(server_factory):
 
 @pytest.mark.parametrize("path", ["/echo", "/streams/bomb/publish"])
 def test_a_deflate_bomb_is_refused_at_the_limit_without_inflating_it(server_factory, path):
-    server = server_factory("--no-demo", "--max-payload", str(1 << 20))
+    server = server_factory("--no-demo", "--max-payload", str(1 << 20), "--deflate", "on")  # on: publishers too
     before = server.rss_bytes()
     bomb = deflate(b"\x00" * (256 << 20), 15)  # 256 MiB of zeros in about 250 KB
     assert len(bomb) < 300_000
@@ -238,3 +246,37 @@ def test_auto_compresses_deltas_and_small_frames_that_shrink_but_not_noise(serve
     assert third[1] == 0, "after noise failed to shrink, noise goes uncompressed"
     for ws in (viewer, publisher):
         ws.close()
+
+
+def test_the_client_library_inflates_a_server_that_keeps_its_context(tmp_path):
+    """Python websockets keeps its compression context between messages unless asked not to; the
+    client library (here through `canvaswire bench --echo`, which checks every byte) must keep its
+    inflate window too. The bench payloads repeat a 32 KiB table, so later messages refer back into
+    earlier ones."""
+    import subprocess
+    import sys
+    from conftest import canvaswire_binary
+    script = tmp_path / "echo.py"
+    script.write_text(
+        "import asyncio\n"
+        "from websockets.asyncio.server import serve\n"
+        "async def echo(ws):\n"
+        "    async for message in ws:\n"
+        "        await ws.send(message)\n"
+        "async def main():\n"
+        "    async with serve(echo, '127.0.0.1', 0, max_size=None) as server:\n"
+        "        print(server.sockets[0].getsockname()[1], flush=True)\n"
+        "        await server.serve_forever()\n"
+        "asyncio.run(main())\n")
+    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        bench = subprocess.run(
+            [canvaswire_binary(), "bench", f"ws://127.0.0.1:{port}/echo", "--echo", "--frames", "40", "--size", "64x64", "--json"],
+            capture_output=True, text=True, timeout=120)
+        assert bench.returncode == 0, bench.stderr
+        echo = json.loads(bench.stdout)["runs"][0]["echo"]
+        assert echo["mismatched"] == 0 and echo["messages"] == 40, echo
+    finally:
+        server.kill()
+        server.wait()
