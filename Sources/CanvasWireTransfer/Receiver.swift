@@ -42,7 +42,8 @@ public final class Receiver: Sendable {
     public func run(onProgress: (ReceiverProgress) -> Void = { _ in }) async throws -> ReceiverSummary {
         let configuration = self.configuration
         let subscriber = try await StreamSubscriber.connect(
-            to: configuration.url, policy: configuration.policy, configuration: configuration.client
+            to: configuration.url, policy: configuration.policy, encoding: configuration.encoding,
+            configuration: configuration.client
         )
         let stoppedEarly = state.withLock { state in
             state.connection = subscriber.connection
@@ -56,6 +57,7 @@ public final class Receiver: Sendable {
             decoder: PNGDecoder(limits: subscriber.hello.limits.frameLimits)
         )
         var stats = TransferStats()
+        var wire = (bytes: 0, deltaFrames: 0)
         var dropped: UInt64 = 0
         var skipped = 0
         var leftovers = 0
@@ -85,7 +87,9 @@ public final class Receiver: Sendable {
                     transform: { event in try ReceivedItem(event, writer: writer) },
                     consume: { item in
                         switch item {
-                        case .frame(let output, let sequence):
+                        case .frame(let output, let sequence, let arrived):
+                            wire.bytes += arrived.wireBytes
+                            if arrived.wireFormat == .rgba8Delta { wire.deltaFrames += 1 }
                             switch follower.receivedFrame() {
                             case .skip:
                                 leftovers += 1
@@ -149,6 +153,7 @@ public final class Receiver: Sendable {
             frames: stats.frames, bytes: stats.bytes, seconds: stats.seconds, framesPerSecond: stats.framesPerSecond,
             dropped: dropped, ended: ended, closed: closed, skippedExisting: skipped, stoppedBy: stoppedBy,
             run: follower.following, newRun: newRun, skippedLeftovers: leftovers,
+            wireBytes: wire.bytes, deltaFrames: wire.deltaFrames,
             failure: lost ? .connectionEnded(closed) : nil
         )
     }
@@ -157,14 +162,15 @@ public final class Receiver: Sendable {
 /// A received event on its way from the parallel step to the in-order one: a frame encoded and
 /// staged, or a control message as it came.
 private enum ReceivedItem: Sendable {
-    case frame(FrameWriter.Output, sequence: UInt64)
+    case frame(FrameWriter.Output, sequence: UInt64, arrived: (wireBytes: Int, wireFormat: PixelFormat))
     case dropped(ControlMessage.Dropped)
     case publisher(ControlMessage.PublisherState)
     case end(ControlMessage.End)
 
     init(_ event: StreamEvent, writer: FrameWriter) throws {
         switch event {
-        case .frame(let frame): self = .frame(try writer.prepare(frame), sequence: frame.header.sequence)
+        case .frame(let frame):
+            self = .frame(try writer.prepare(frame), sequence: frame.header.sequence, arrived: (frame.wireBytes, frame.wireFormat))
         case .dropped(let message): self = .dropped(message)
         case .publisher(let state): self = .publisher(state)
         case .end(let end): self = .end(end)

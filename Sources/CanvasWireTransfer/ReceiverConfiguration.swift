@@ -11,6 +11,10 @@ public struct ReceiverConfiguration: Sendable {
     public var client: WebSocketClientConfiguration
     /// `.all` receives every frame (the publisher is slowed down instead); `.latest` only the newest.
     public var policy: DeliveryPolicy
+    /// `.delta` has the server send only the rectangles that changed wherever that is smaller, and
+    /// rebuilds each frame from them: files stay byte for byte what was published, and screen-like
+    /// content costs a few percent of the bytes. `.raw` takes every frame whole.
+    public var encoding: ViewerEncoding
     /// A folder (it must exist) or standard output.
     public var destination: FrameWriter.Destination
     /// PNG files, or raw RGBA (width*height*4 bytes a frame).
@@ -41,6 +45,7 @@ public struct ReceiverConfiguration: Sendable {
         url: WebSocketURL,
         client: WebSocketClientConfiguration = .init(),
         policy: DeliveryPolicy = .all,
+        encoding: ViewerEncoding = .delta,
         destination: FrameWriter.Destination = .folder("."),
         format: FrameWriter.Format = .png,
         pattern: OutputPattern? = nil,
@@ -55,6 +60,7 @@ public struct ReceiverConfiguration: Sendable {
         self.url = url
         self.client = client
         self.policy = policy
+        self.encoding = encoding
         self.destination = destination
         self.format = format
         self.pattern = pattern

@@ -27,13 +27,18 @@ public struct ReceiverSummary: Sendable, Encodable, CustomStringConvertible {
     public var newRun: Bool
     /// Frames left from an earlier run (the stream's retained latest frame) that were not written.
     public var skippedLeftovers: Int
+    /// Bytes of every frame message as it arrived, headers included: deltas before they were applied,
+    /// compressed messages compressed. What the stream cost the network.
+    public var wireBytes: Int
+    /// Frames that arrived as deltas (``ReceiverConfiguration/encoding`` `.delta`) and were rebuilt.
+    public var deltaFrames: Int
     /// Set when the connection ended in a way that lost the rest of the stream: no end message, no
     /// count or duration reached, no stop, and a close code other than 1000 or 1001.
     public var failure: TransferError?
 
     private enum CodingKeys: String, CodingKey {
         case frames, bytes, seconds, framesPerSecond, dropped, ended, closeCode, closeReason, skippedExisting, stoppedBy
-        case run, newRun, skippedLeftovers
+        case run, newRun, skippedLeftovers, wireBytes, deltaFrames
     }
 
     /// The figures as `canvaswire receive --json` has always printed them, and the run.
@@ -52,14 +57,18 @@ public struct ReceiverSummary: Sendable, Encodable, CustomStringConvertible {
         try container.encodeIfPresent(run, forKey: .run)
         try container.encode(newRun, forKey: .newRun)
         try container.encode(skippedLeftovers, forKey: .skippedLeftovers)
+        try container.encode(wireBytes, forKey: .wireBytes)
+        try container.encode(deltaFrames, forKey: .deltaFrames)
     }
 
-    /// `received 120 frames in 4.02 s: 29.9 fps, 0 dropped by the server, stream ended`.
+    /// `received 120 frames in 4.02 s: 29.9 fps, 0 dropped by the server, 119 as deltas (6.1 MB on
+    /// the wire), stream ended`.
     public var description: String {
+        let deltas = deltaFrames > 0 ? ", \(deltaFrames) as deltas (\(rounded(Double(wireBytes) / 1e6)) MB on the wire)" : ""
         let kept = skippedExisting > 0 ? ", \(skippedExisting) already on disk (kept)" : ""
         let leftovers = skippedLeftovers > 0 ? ", \(skippedLeftovers) left from an earlier run (not written)" : ""
         let how = stoppedBy.map { "stopped by \($0)" }
             ?? (ended ? "stream ended" : newRun ? "a new run of the stream started" : "closed: \(closed)")
-        return "received \(frames) frames in \(rounded(seconds, decimals: 2)) s: \(rounded(framesPerSecond)) fps, \(dropped) dropped by the server\(kept)\(leftovers), \(how)"
+        return "received \(frames) frames in \(rounded(seconds, decimals: 2)) s: \(rounded(framesPerSecond)) fps, \(dropped) dropped by the server\(deltas)\(kept)\(leftovers), \(how)"
     }
 }

@@ -17,8 +17,10 @@ struct ReceiveCommand: AsyncParsableCommand {
         discussion: """
             URL is a viewer endpoint, for example ws://127.0.0.1:8080/streams/cam. By default every frame \
             is received (policy=all: the publisher is slowed down rather than frames dropped); --live takes \
-            the newest frames only. Each file is written under a temporary name and renamed into place, so \
-            a kill at any moment leaves only complete files.
+            the newest frames only. Frames cross the wire as deltas (only the rectangles that changed) \
+            wherever that is smaller and are rebuilt here, so every file is byte for byte the frame \
+            published; --encoding raw takes them whole. Each file is written under a temporary name and \
+            renamed into place, so a kill at any moment leaves only complete files.
 
             It saves one run of the stream: the first one live while it listens (start receive first, then \
             send). A frame left from an earlier run (a reused stream name keeps its latest frame) is never \
@@ -49,6 +51,9 @@ struct ReceiveCommand: AsyncParsableCommand {
 
     @Option(help: "png or rgba (raw pixels, width*height*4 bytes a frame).")
     var format: FrameWriter.Format = .png
+
+    @Option(help: "delta: only the rectangles that changed cross the wire and each frame is rebuilt here, byte for byte; raw: every frame whole.")
+    var encoding: ViewerEncoding = .delta
 
     @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate, so the server may compress what pays (deltas, screen content); --no-deflate receives everything as it is.")
     var deflate = true
@@ -128,6 +133,7 @@ struct ReceiveCommand: AsyncParsableCommand {
             url: try WebSocketURL(url),
             client: WebSocketClientConfiguration(token: transfer.token, compression: deflate ? .receive : .off),
             policy: live ? .latest : .all,
+            encoding: encoding,
             destination: output == "-" ? .standardOutput : .folder(out),
             format: format,
             pattern: pattern.flatMap(OutputPattern.init),

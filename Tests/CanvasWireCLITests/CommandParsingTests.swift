@@ -145,6 +145,8 @@ import Testing
         #expect(try parse(["receive", "ws://h/streams/x", "-o", "-", "--format", "rgba", "--allow-size-change"], as: ReceiveCommand.self)
             .makeConfiguration().allowsSizeChange)
         #expect(stdout.client.compression == .receive, "receive offers deflate by default")
+        #expect(stdout.encoding == .delta, "receive takes deltas by default")
+        #expect(try parse(["receive", "ws://h/streams/x", "--encoding", "raw"], as: ReceiveCommand.self).makeConfiguration().encoding == .raw)
         #expect(try parse(["receive", "ws://h/streams/x", "-o", "-", "--no-deflate"], as: ReceiveCommand.self)
             .makeConfiguration().client.compression == .off)
     }

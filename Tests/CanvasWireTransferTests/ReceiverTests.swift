@@ -47,6 +47,51 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 5)
     }
 
+    @Test func deltasByDefaultAndEveryFileIsTheFramePublishedByteForByte() async throws {
+        let (server, port) = try await startServer()
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let base = "ws://127.0.0.1:\(port)/streams/deltas"
+        // 64x48 is 4x3 tiles of 16; each frame repaints a 5x5 block that moves, so a delta is smaller.
+        let size = FrameSize(width: 64, height: 48)
+        var frames = [pixels(0, size: size)]
+        for sequence in 1..<6 {
+            var frame = frames[sequence - 1]
+            let (left, top) = (sequence * 11 % 59, sequence * 7 % 43)
+            for y in top..<top + 5 {
+                for x in left..<left + 5 { frame[(y * size.width + x) * 4] = UInt8(sequence) }
+            }
+            frames.append(frame)
+        }
+        var publisher = ReconnectingPublisher(url: try WebSocketURL(base + "/publish"))
+        func publish(_ sequence: Int) async throws {
+            let header = FrameHeader(
+                pixelFormat: .rgba8, width: size.width, height: size.height, sequence: UInt64(sequence), captureTimeMicros: 1
+            )
+            try await publisher.publish(header, payload: frames[sequence])
+        }
+        try await publish(0)
+        let receiver = Receiver(configuration: ReceiverConfiguration(url: try WebSocketURL(base), destination: .folder(folder), format: .rgba))
+        #expect(receiver.configuration.encoding == .delta)
+        async let received = receiver.run()
+        try await waitUntil("the receiver to write frame 0") {
+            FileManager.default.fileExists(atPath: "\(folder)/frame-000000.rgba")
+        }
+        for sequence in 1..<6 { try await publish(sequence) }
+        #expect(try await publisher.finish(lastSequence: 5).code == 1000)
+        let summary = try await received
+        await server.shutdown()
+
+        #expect(summary.ended && summary.frames == 6 && summary.failure == nil)
+        for (sequence, frame) in frames.enumerated() {
+            let file = FileManager.default.contents(atPath: "\(folder)/frame-\(String(format: "%06d", sequence)).rgba")
+            #expect(file.map(Array.init) == frame, "frame \(sequence)")
+        }
+        #expect(summary.deltaFrames == 5, "a whole frame first, then deltas")
+        #expect(summary.wireBytes < 6 * (32 + size.rgbaByteCount) / 2, "\(summary.wireBytes) bytes on the wire")
+        #expect(summary.description.contains("5 as deltas"))
+    }
+
     @Test func aCountWritesExactlyThatManyFilesWhileFramesKeepComing() async throws {
         let (server, port) = try await startServer()
         let folder = try makeTemporaryFolder()

@@ -11,8 +11,11 @@ import time
 
 import pytest
 from PIL import Image
+from websockets.sync.client import connect as sync_connect
 
 from conftest import Server, canvaswire_binary
+from cw import make_frame
+from deltas import sparse_frames
 
 
 def make_images(folder: pathlib.Path, count: int = 12) -> list[bytes]:
@@ -284,3 +287,27 @@ def test_send_deflate_and_receive_with_or_without_it_keep_every_pixel(server_fac
     summary = finish(receiver)
     assert sent["frames"] == summary["frames"] == len(expected)
     assert [decoded(f) for f in sorted(out.iterdir())] == expected
+
+
+@pytest.mark.parametrize("encoding", ["delta", "raw"])
+def test_receive_takes_deltas_by_default_and_writes_every_frame_byte_for_byte(server_factory, tmp_path, encoding):
+    """Frames that change a little: by default only what changed crosses the wire and receive rebuilds
+    each frame; --encoding raw takes them whole. The files are exactly the frames published either way."""
+    server = server_factory("--no-demo")
+    out = tmp_path / "out"
+    out.mkdir()
+    frames = sparse_frames(96, 64, 8)
+    receiver = start_receiver(server, out, "--format", "rgba", "--no-deflate", *(["--encoding", "raw"] if encoding == "raw" else []))
+    with sync_connect(server.ws + "/streams/e2e/publish", open_timeout=10, close_timeout=5) as publisher:
+        assert json.loads(publisher.recv(timeout=10))["role"] == "publisher"
+        for sequence, frame in enumerate(frames):
+            publisher.send(make_frame(96, 64, sequence, frame))
+        publisher.send(json.dumps({"type": "end", "lastSequence": len(frames) - 1}))
+    summary = finish(receiver)
+    assert summary["frames"] == len(frames) and summary["ended"]
+    assert [path.read_bytes() for path in sorted(out.iterdir())] == frames
+    whole = len(frames) * (32 + 96 * 64 * 4)
+    if encoding == "delta":
+        assert summary["deltaFrames"] == len(frames) - 1 and summary["wireBytes"] < whole / 4, summary
+    else:
+        assert summary["deltaFrames"] == 0 and summary["wireBytes"] == whole, summary
