@@ -10,6 +10,10 @@ import Synchronization
 /// their original sequence numbers, the frames the failed connection took but never wrote to its
 /// socket, so a viewer misses nothing it could have been sent.
 ///
+/// With ``Configuration/deltas`` it sends each frame as a delta of the tiles that changed since the
+/// frame before wherever that is smaller (pixel format 3), and whole first, after a size change and on
+/// every new connection, whose server side holds no frame of it yet; resent frames are encoded again.
+///
 /// Only transient failures are retried (``WebSocketClientError/isTransient``: nothing listening yet,
 /// a lost connection, HTTP 503, close 1001 or 1013, ...), and only for
 /// ``Configuration/retryFor`` without a successful connection; then the publisher gives up. Failures
@@ -40,11 +44,16 @@ public struct ReconnectingPublisher {
         public var retryFor: Duration
         /// The close reason sent with 1001 when the calling task is cancelled.
         public var stopReason: String
+        /// Whether RGBA8 frames go out as deltas (only the tiles that changed) wherever that is
+        /// smaller: for screen-like content a few percent of the bytes, for about 1 ms of this side's
+        /// CPU per 1080p frame.
+        public var deltas: Bool
 
         /// - Parameters: see the properties; the defaults are `canvaswire send`'s.
         public init(
             client: WebSocketClientConfiguration = .init(), threshold: Int = 8 << 20, reconnects: Bool = true,
-            maxBackoff: Duration = .seconds(5), retryFor: Duration = .seconds(60), stopReason: String = "publisher stopped"
+            maxBackoff: Duration = .seconds(5), retryFor: Duration = .seconds(60), stopReason: String = "publisher stopped",
+            deltas: Bool = false
         ) {
             self.client = client
             self.threshold = threshold
@@ -52,7 +61,16 @@ public struct ReconnectingPublisher {
             self.maxBackoff = maxBackoff
             self.retryFor = retryFor
             self.stopReason = stopReason
+            self.deltas = deltas
         }
+    }
+
+    /// What ``publish(_:payload:)`` handed to the connection for a frame.
+    public struct Sent: Sendable {
+        /// ``PixelFormat/rgba8Delta`` when only the tiles that changed went, otherwise the frame's own.
+        public var pixelFormat: PixelFormat
+        /// Bytes of the message, header included.
+        public var bytes: Int
     }
 
     /// A failed attempt that is about to be retried, for a log line or a progress display.
@@ -91,6 +109,8 @@ public struct ReconnectingPublisher {
     /// Failed attempts since the last successful connection, and when the first of them failed.
     private var failures: (count: Int, since: ContinuousClock.Instant)?
     private var hasConnected = false
+    /// What the current connection's frames go out as (``Configuration/deltas``).
+    private var encoder = DeltaEncoder()
 
     /// - Parameters:
     ///   - url: A publish endpoint, `ws[s]://HOST:PORT/streams/NAME/publish`; with `?run=ID` the
@@ -115,19 +135,22 @@ public struct ReconnectingPublisher {
     /// Connects before the first frame is ready, so a wrong URL or token is reported at once and the
     /// stream shows its publisher while frames are still being prepared.
     public mutating func connect() async throws {
-        try await withPublisher { _ in }
+        try await withPublisher { _, _ in }
     }
 
-    /// Hands one frame to the connection once `bufferedAmount` is at most the threshold.
-    public mutating func publish(_ header: FrameHeader, payload: [UInt8]) async throws {
-        let threshold = configuration.threshold
+    /// Hands one frame to the connection once `bufferedAmount` is at most the threshold: whole, or
+    /// with ``Configuration/deltas`` as a delta where that is smaller.
+    @discardableResult
+    public mutating func publish(_ header: FrameHeader, payload: [UInt8]) async throws -> Sent {
+        let (threshold, deltas) = (configuration.threshold, configuration.deltas)
         // Trimmed before the new frame is handed over, so the written count and the list stay in step.
         trimConfirmed()
-        try await withPublisher { (publisher) async throws(WebSocketClientError) in
+        let sent = try await withPublisher { (publisher, encoder) async throws(WebSocketClientError) in
             try await publisher.connection.waitForBufferedAmount(atMost: threshold)
-            try await publisher.publish(header, payload: payload)
+            return try await Self.hand(header, payload, to: publisher, deltas: deltas, encoder: &encoder)
         }
         unconfirmed.append(InFlight(header: header, payload: payload))
+        return sent
     }
 
     /// Says the stream is complete (`{"type":"end"}`), waits for every byte to reach the socket, and
@@ -136,7 +159,7 @@ public struct ReconnectingPublisher {
     /// - Returns: How the connection closed; a code other than 1000 means the server did not accept
     ///   the end of the stream cleanly.
     public mutating func finish(lastSequence: UInt64?) async throws -> CloseInfo {
-        let info = try await withPublisher { (publisher) async throws(WebSocketClientError) in
+        let info = try await withPublisher { (publisher, _) async throws(WebSocketClientError) in
             try await publisher.end(lastSequence: lastSequence)
             try await publisher.connection.waitForBufferedAmount(atMost: 0)
             return await publisher.connection.close(code: 1000, reason: "end of stream")
@@ -155,17 +178,18 @@ public struct ReconnectingPublisher {
         await publisher.connection.close(code: code, reason: reason)
     }
 
-    /// Runs `body` on a connected publisher, reconnecting (and first resending what a failed
-    /// connection never wrote) until it succeeds or the failure is final.
+    /// Runs `body` on a connected publisher and its encoder, reconnecting (and first resending what a
+    /// failed connection never wrote) until it succeeds or the failure is final.
     private mutating func withPublisher<T>(
-        _ body: (StreamPublisher) async throws(WebSocketClientError) -> T
+        _ body: (StreamPublisher, inout DeltaEncoder) async throws(WebSocketClientError) -> T
     ) async throws -> T {
         let current = self.current, code: UInt16 = 1001, reason = configuration.stopReason
         return try await withTaskCancellationHandler {
             while true {
                 try await stopIfCancelled()
                 do throws(WebSocketClientError) {
-                    return try await body(try await connected())
+                    let publisher = try await connected()
+                    return try await body(publisher, &encoder)
                 } catch {
                     try await stopIfCancelled()
                     try await recover(from: error)
@@ -202,15 +226,26 @@ public struct ReconnectingPublisher {
         hasConnected = true
         current.set(publisher.connection)
         confirmedOnConnection = 0
+        encoder = DeltaEncoder()
         // Frames the previous connection took but never wrote go first, in their original order.
         let resend = unconfirmed
         unconfirmed = []
         for frame in resend {
             try await publisher.connection.waitForBufferedAmount(atMost: configuration.threshold)
-            try await publisher.publish(frame.header, payload: frame.payload)
+            try await Self.hand(frame.header, frame.payload, to: publisher, deltas: configuration.deltas, encoder: &encoder)
             unconfirmed.append(frame)
         }
         return publisher
+    }
+
+    /// Sends a frame on `publisher`: as it is, or with `deltas` through the connection's encoder.
+    @discardableResult
+    private static func hand(
+        _ header: FrameHeader, _ payload: [UInt8], to publisher: StreamPublisher, deltas: Bool, encoder: inout DeltaEncoder
+    ) async throws(WebSocketClientError) -> Sent {
+        let (wireHeader, wirePayload) = deltas ? encoder.encode(header, payload: payload) : (header, payload)
+        try await publisher.publish(wireHeader, payload: wirePayload)
+        return Sent(pixelFormat: wireHeader.pixelFormat, bytes: FrameHeader.v1Length + wirePayload.count)
     }
 
     /// Decides whether a failure is worth a new connection, and waits the backoff before it.

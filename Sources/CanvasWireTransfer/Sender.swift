@@ -34,18 +34,20 @@ public struct Sender: Sendable {
             url: configuration.url,
             configuration: .init(
                 client: configuration.client, threshold: configuration.threshold,
-                reconnects: configuration.reconnects, retryFor: configuration.retryFor, stopReason: "sender stopped"
+                reconnects: configuration.reconnects, retryFor: configuration.retryFor, stopReason: "sender stopped",
+                deltas: configuration.deltas
             ),
             onReconnect: { retry in onEvent(.reconnecting(retry)) }
         )
         var stats = TransferStats()
+        var deltaFrames = 0
         var skipped: [String] = []
         var sequence: UInt64 = 0
         func summary(stopped: Bool) -> SenderSummary {
             SenderSummary(
                 frames: stats.frames, bytes: stats.bytes, seconds: stats.seconds,
                 framesPerSecond: stats.framesPerSecond, megabytesPerSecond: stats.megabytesPerSecond,
-                reconnects: publisher.reconnects, skipped: skipped, stopped: stopped
+                reconnects: publisher.reconnects, deltaFrames: deltaFrames, skipped: skipped, stopped: stopped
             )
         }
         let interval = configuration.framesPerSecond.map { Duration.milliseconds(1000 / $0) }
@@ -79,10 +81,11 @@ public struct Sender: Sendable {
                         pixelFormat: frame.format, width: frame.size.width, height: frame.size.height,
                         sequence: sequence, captureTimeMicros: WallClock.microsecondsNow()
                     )
-                    try await publisher.publish(header, payload: frame.payload)
+                    let sent = try await publisher.publish(header, payload: frame.payload)
                     sequence += 1
                     stats.frames += 1
-                    stats.bytes += frame.payload.count + FrameHeader.v1Length
+                    stats.bytes += sent.bytes
+                    if sent.pixelFormat == .rgba8Delta { deltaFrames += 1 }
                     onEvent(.progress(SenderProgress(
                         frames: stats.frames, total: source.count, framesPerSecond: stats.framesPerSecond,
                         megabytesPerSecond: stats.megabytesPerSecond, bufferedAmount: publisher.bufferedAmount

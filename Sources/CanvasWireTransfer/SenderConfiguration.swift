@@ -19,6 +19,10 @@ public struct SenderConfiguration: Sendable {
     /// What goes on the wire: `.rgba8` (decoded pixels) or `.png` (the files as they are, for slow
     /// links). PNGs are decoded either way, so a broken file never reaches a viewer.
     public var wireFormat: PixelFormat
+    /// Whether RGBA8 frames go out as deltas, only the tiles that changed since the frame before,
+    /// wherever that is smaller (whole first, after a size change and on every new connection): a
+    /// screen recording or a mostly still camera costs a few percent of the bytes.
+    public var deltas: Bool
     /// Frames per second; `nil` sends as fast as `bufferedAmount` allows.
     public var framesPerSecond: Double?
     /// Hand over the next frame only while `bufferedAmount` is at most this many bytes.
@@ -41,6 +45,7 @@ public struct SenderConfiguration: Sendable {
         url: WebSocketURL,
         client: WebSocketClientConfiguration = .init(),
         wireFormat: PixelFormat = .rgba8,
+        deltas: Bool = false,
         framesPerSecond: Double? = nil,
         threshold: Int = 8 << 20,
         invalidInput: InvalidInput = .stop,
@@ -51,6 +56,7 @@ public struct SenderConfiguration: Sendable {
         self.url = url
         self.client = client
         self.wireFormat = wireFormat
+        self.deltas = deltas
         self.framesPerSecond = framesPerSecond
         self.threshold = threshold
         self.invalidInput = invalidInput

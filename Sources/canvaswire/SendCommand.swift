@@ -13,7 +13,9 @@ struct SendCommand: AsyncParsableCommand {
             URL is a publish endpoint, for example ws://127.0.0.1:8080/streams/cam/publish. INPUT is a PNG \
             file, a folder (its PNGs in natural order: frame2 before frame10), a glob, or - for \
             concatenated PNGs on stdin (ffmpeg -f image2pipe -c:v png -). With --raw --size WxH, stdin \
-            carries raw RGBA frames (ffmpeg -f rawvideo -pix_fmt rgba -). At the end of finite input the \
+            carries raw RGBA frames (ffmpeg -f rawvideo -pix_fmt rgba -). With --delta a frame goes as the \
+            16-pixel tiles that changed since the one before wherever that is smaller, and whole first, \
+            after a size change and after a reconnect. At the end of finite input the \
             sender says so ({"type":"end"}), closes with 1000 and exits 0; input without a single image is \
             an error. SIGINT or SIGTERM stops it: frames already handed to the connection are written, the \
             connection closes with 1001 and no end message (the stream is not complete), and the exit \
@@ -62,6 +64,9 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "What goes on the wire: rgba (decoded pixels) or png (the files as they are, for slow links).")
     var format: WireFormat = .rgba
 
+    @Flag(help: "Send each frame as a delta of the tiles that changed since the one before, wherever that is smaller (whole first, after a size change and after a reconnect): for screen recordings and still cameras.")
+    var delta = false
+
     @Option(help: "Hand over the next frame only while bufferedAmount is at most this many bytes.")
     var threshold = 8 << 20
 
@@ -107,6 +112,7 @@ struct SendCommand: AsyncParsableCommand {
             throw ValidationError("--loop repeats files only, not stdin or a watched folder")
         }
         if let fps, fps <= 0 { throw ValidationError("--fps must be positive") }
+        if delta, format == .png { throw ValidationError("--delta sends RGBA pixels that changed; it cannot go with --format png") }
         guard retryFor >= 0, retryFor.isFinite else { throw ValidationError("--retry-for must be 0 or more seconds") }
     }
 
@@ -157,6 +163,7 @@ struct SendCommand: AsyncParsableCommand {
             url: try webSocketURL(),
             client: WebSocketClientConfiguration(token: transfer.token, compression: deflate ? .sendAndReceive : .receive),
             wireFormat: format == .png ? .png : .rgba8,
+            deltas: delta,
             framesPerSecond: fps,
             threshold: threshold,
             invalidInput: onError == .skip ? .skip : .stop,
