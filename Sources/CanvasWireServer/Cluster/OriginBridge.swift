@@ -187,6 +187,8 @@ final class OriginBridge: RelayViewer, @unchecked Sendable {
 
     /// A watching node's report, from its messages or from the census.
     func heard(_ report: MirrorReport) {
+        // A report from this node's own feed, sent before the node took the stream, is no watcher's.
+        guard report.node != cluster.nodeName else { return }
         if report.kind == .bye {
             ledger.remove(node: report.node)
             if ledger.nodes.isEmpty { detach() }

@@ -35,7 +35,11 @@ enum WatcherCensus {
         var reports: [MirrorReport] = []
         for await answer in answers {
             if answer.headers?.status == 503 { break }  // no responders: nobody watches
-            if let report = try? ClusterJSON.decode(MirrorReport.self, from: answer.payload) { reports.append(report) }
+            // This node's own feed (it had viewers before it had the publisher) stops as the node
+            // takes the stream: it is no watcher.
+            if let report = try? ClusterJSON.decode(MirrorReport.self, from: answer.payload), report.node != cluster.nodeName {
+                reports.append(report)
+            }
             timer.cancel()
             let wait = min(quiet, deadline - .now)
             guard wait > .zero else { break }
