@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import signal
+import urllib.error
 import urllib.request
 
 import pytest
@@ -299,3 +300,27 @@ def test_nodes_fail_clearly_without_nats_and_serve_alone_without_the_option(serv
     assert "cannot join the cluster" in result.stderr and "nats-server" in result.stderr
     alone = server_factory("--no-demo")
     assert "node" not in http_json(alone.url + "/streams")
+
+
+def test_latest_png_is_the_same_on_a_node_without_viewers_and_after_the_publisher_left(cluster):
+    import io
+    from PIL import Image
+    a, b = cluster("a"), cluster("b")
+    payload = random_rgba(7, 5)
+
+    def latest_png(node, name):
+        try:
+            with urllib.request.urlopen(f"{node.url}/streams/{name}/latest.png", timeout=10) as response:
+                return response.status, Image.open(io.BytesIO(response.read())).convert("RGBA").tobytes()
+        except urllib.error.HTTPError as error:
+            return error.code, None
+
+    async def scenario():
+        async with connect(a.ws + "/streams/png/publish") as publisher:
+            await publisher.recv()
+            await publisher.send(make_frame(7, 5, 0, payload))
+            await (await publisher.ping())
+            assert latest_png(b, "png") == (200, payload)
+        assert latest_png(b, "png") == (200, payload), "node a still holds the stream's latest frame"
+    run(scenario())
+    assert latest_png(b, "never")[0] == 404

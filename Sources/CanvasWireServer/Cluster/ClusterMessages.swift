@@ -13,6 +13,9 @@ struct MirrorReport: Codable, Sendable, Equatable {
         case refresh
         /// No longer watching.
         case bye
+        /// Not watching, but send the latest frame to the message's reply subject (`latest.png` on
+        /// a node without viewers of the stream).
+        case snapshot
     }
 
     var kind: Kind

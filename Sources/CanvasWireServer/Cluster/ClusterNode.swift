@@ -157,6 +157,20 @@ final class ClusterNode: @unchecked Sendable {
         }
     }
 
+    /// The latest frame of `name` as the cluster has it: this node's own when it holds or watches the
+    /// stream, otherwise fetched from the node that holds it (this node's copy, possibly left from
+    /// an earlier run, when none answers).
+    func latestFrame(_ name: StreamName) async -> Frame? {
+        let local = registry.existingStream(named: name)?.latestFrame
+        guard let context = running.withLock({ $0?.context }) else { return local }
+        let current = try? await context.loop.submit { () -> Bool in
+            guard let link = self.links[name] else { return false }
+            return link.bridge != nil || link.feed != nil
+        }.get()
+        if current == true { return local }
+        return await SnapshotRequest.fetch(name, cluster: context) ?? local
+    }
+
     // MARK: Status
 
     /// Every stream the cluster knows of, from the claims bucket: which node holds it and whether

@@ -179,10 +179,26 @@ final class OriginBridge: RelayViewer, @unchecked Sendable {
 
     private func handle(_ message: NATSMessage) {
         do {
-            heard(try ClusterJSON.decode(MirrorReport.self, from: message.payload))
+            let report = try ClusterJSON.decode(MirrorReport.self, from: message.payload)
+            if report.kind == .snapshot {
+                if let replyTo = message.replyTo { sendSnapshot(to: replyTo) }
+            } else {
+                heard(report)
+            }
         } catch {
             cluster.logger.notice("\(error)")
         }
+    }
+
+    /// The stream's latest frame, for a node that only wants to look at it once: a welcome that
+    /// announces it (or says there is none), then its chunks.
+    private func sendSnapshot(to subject: String) {
+        let latest = cluster.registry.existingStream(named: name)?.latestFrame
+        let welcome = OriginWelcome(
+            node: cluster.nodeName, publisher: publisherState, snapshotRun: nil, snapshotBytes: latest?.message.readableBytes
+        )
+        cluster.send(ClusterJSON.encode(welcome), kind: .welcome, epoch: 0, number: 0, to: subject)
+        if let latest { cluster.send(latest.message, kind: .snapshotChunk, epoch: 0, number: 0, to: subject) }
     }
 
     /// A watching node's report, from its messages or from the census.

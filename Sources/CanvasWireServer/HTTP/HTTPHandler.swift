@@ -100,9 +100,21 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchec
         send(.ok, body: json, contentType: "application/json", head: head, context: context)
     }
 
-    /// PNG encoding of a large frame takes milliseconds, so it runs on the thread pool, not the event loop.
+    /// In a cluster the frame may come from the node that holds the stream (``ClusterNode/latestFrame(_:)``).
     private func latestPNG(_ name: StreamName, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard let frame = server.registry.existingStream(named: name)?.latestFrame else {
+        guard let cluster = server.cluster else {
+            return latestPNG(server.registry.existingStream(named: name)?.latestFrame, name, head: head, context: context)
+        }
+        let promise = context.eventLoop.makePromise(of: Frame?.self)
+        promise.completeWithTask { await cluster.latestFrame(name) }
+        promise.futureResult.assumeIsolated().whenSuccess { frame in
+            self.latestPNG(frame, name, head: head, context: context)
+        }
+    }
+
+    /// PNG encoding of a large frame takes milliseconds, so it runs on the thread pool, not the event loop.
+    private func latestPNG(_ frame: Frame?, _ name: StreamName, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard let frame else {
             return send(.notFound, text: "stream \"\(name)\" has no frame yet\n", head: head, context: context)
         }
         let encoded = NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { () throws -> [UInt8] in
