@@ -25,6 +25,11 @@ final class ClientSession: WebSocketEndpointDelegate, @unchecked Sendable {
     private var unconsumedMessages = 0
     private var readingPaused = false
     private var failure: ClosePayload?
+    /// Whether binary messages are sent compressed where permessage-deflate was agreed; set before
+    /// the connection opens.
+    var compressesOutgoing = false
+    /// Made at the first message compressed.
+    private var deflater: MessageDeflater?
     private var drainWaiters: [(threshold: Int, continuation: CheckedContinuation<Void, any Error>)] = []
     private var closedWaiters: [CheckedContinuation<CloseInfo, Never>] = []
 
@@ -35,6 +40,8 @@ final class ClientSession: WebSocketEndpointDelegate, @unchecked Sendable {
         let closeInfo = Mutex<CloseInfo?>(nil)
         /// Binary messages the socket has fully taken: a reconnecting sender resumes after them.
         let binaryMessagesWritten = Atomic<Int>(0)
+        /// The extensions the server agreed to, as its handshake answer named them.
+        let extensions = Mutex("")
     }
 
     init(
@@ -88,7 +95,7 @@ final class ClientSession: WebSocketEndpointDelegate, @unchecked Sendable {
     // MARK: Inbound
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveText text: ByteBuffer) {
-        deliver(.text(String(decoding: text.readableBytesView, as: UTF8.self)))
+        deliver(.text(String(decoding: text.readableBytesView, as: UTF8.self)), wireBytes: endpoint.messageWireBytes)
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didStartBinaryMessage start: WebSocketEndpoint.MessageStart) {
@@ -101,7 +108,7 @@ final class ClientSession: WebSocketEndpointDelegate, @unchecked Sendable {
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveBinary piece: MessagePiece, endsMessage: Bool) {
         // A message that arrived in one read is delivered as the slice of the read buffer it is.
-        if assembling == nil, endsMessage { return deliver(.binary(piece.unmaskedBytes)) }
+        if assembling == nil, endsMessage { return deliver(.binary(piece.unmaskedBytes), wireBytes: endpoint.messageWireBytes) }
         var buffer = assembling ?? endpoint.allocator.buffer(capacity: messageCapacity)
         assembling = nil  // leaves `buffer` the only reference, so appending does not copy it
         guard buffer.readableBytes + piece.count <= maxMessageBytes else {
@@ -109,7 +116,7 @@ final class ClientSession: WebSocketEndpointDelegate, @unchecked Sendable {
         }
         piece.write(into: &buffer)
         if endsMessage {
-            deliver(.binary(buffer))
+            deliver(.binary(buffer), wireBytes: endpoint.messageWireBytes)
         } else {
             assembling = buffer
         }
@@ -117,9 +124,9 @@ final class ClientSession: WebSocketEndpointDelegate, @unchecked Sendable {
 
     /// Hands a message to the consumer; once it holds the configured number unconsumed, the socket
     /// is no longer read until the consumer catches up.
-    private func deliver(_ message: WebSocketConnection.Message) {
+    private func deliver(_ message: WebSocketConnection.Message, wireBytes: Int) {
         unconsumedMessages += 1
-        messages.yield(.init(message: message, receivedAtMicros: WallClock.microsecondsNow()))
+        messages.yield(.init(message: message, receivedAtMicros: WallClock.microsecondsNow(), wireBytes: wireBytes))
         if unconsumedMessages >= receiveBufferMessages, !readingPaused {
             readingPaused = true
             endpoint?.setReading(false)
@@ -139,11 +146,26 @@ final class ClientSession: WebSocketEndpointDelegate, @unchecked Sendable {
 
     // MARK: Outbound
 
-    /// Queues a message; `bufferedAmount` counts its payload until the socket has taken it.
+    /// Queues a message, compressed if that was asked for and makes it smaller; `bufferedAmount`
+    /// counts what is queued (the compressed bytes) until the socket has taken it.
     func send(_ opcode: WebSocketOpcode, _ data: ByteBuffer) throws(WebSocketClientError) {
-        guard let endpoint, endpoint.send(opcode, data) else {
+        var payload = data
+        var compressed = false
+        if let endpoint, let deflater = compressor(for: opcode, endpoint),
+            let smaller = try? deflater.compress(data, allocator: endpoint.allocator), smaller.readableBytes < data.readableBytes
+        {
+            (payload, compressed) = (smaller, true)
+        }
+        guard let endpoint, endpoint.send(opcode, payload, compressed: compressed) else {
             throw .closed(shared.closeInfo.withLock { $0 } ?? CloseInfo(code: 1006, reason: "not open", wasClean: false))
         }
+    }
+
+    /// The compressor for a message, when it goes compressed: binary messages, once agreed and asked for.
+    private func compressor(for opcode: WebSocketOpcode, _ endpoint: WebSocketEndpointHandler) -> MessageDeflater? {
+        guard compressesOutgoing, opcode == .binary, let windowBits = endpoint.compressionWindowBits else { return nil }
+        if deflater == nil { deflater = try? MessageDeflater(windowBits: windowBits) }
+        return deflater
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didQueue bytes: Int) {

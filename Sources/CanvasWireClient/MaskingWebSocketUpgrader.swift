@@ -13,13 +13,21 @@ import CanvasWireWebSocket
 struct MaskingWebSocketUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
     private let library: NIOWebSocketClientUpgrader
     private let maxFrameSize: Int
-    private let upgradePipelineHandler: @Sendable (any Channel, HTTPResponseHead) -> EventLoopFuture<Void>
+    private let offersDeflate: Bool
+    private let upgradePipelineHandler: @Sendable (any Channel, HTTPResponseHead, PerMessageDeflate?) -> EventLoopFuture<Void>
 
-    init(maxFrameSize: Int, upgradePipelineHandler: @escaping @Sendable (any Channel, HTTPResponseHead) -> EventLoopFuture<Void>) {
+    /// - Parameters:
+    ///   - offersDeflate: Whether to offer permessage-deflate (RFC 7692).
+    ///   - upgradePipelineHandler: Adds the connection's handler once upgraded, with what the server agreed.
+    init(
+        maxFrameSize: Int, offersDeflate: Bool,
+        upgradePipelineHandler: @escaping @Sendable (any Channel, HTTPResponseHead, PerMessageDeflate?) -> EventLoopFuture<Void>
+    ) {
         self.library = NIOWebSocketClientUpgrader(maxFrameSize: maxFrameSize, automaticErrorHandling: true) { channel, _ in
             channel.eventLoop.makeSucceededVoidFuture()
         }
         self.maxFrameSize = maxFrameSize
+        self.offersDeflate = offersDeflate
         self.upgradePipelineHandler = upgradePipelineHandler
     }
 
@@ -29,10 +37,25 @@ struct MaskingWebSocketUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
 
     func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {
         library.addCustom(upgradeRequestHeaders: &upgradeRequestHeaders)
+        if offersDeflate {
+            upgradeRequestHeaders.add(name: "Sec-WebSocket-Extensions", value: PerMessageDeflate.clientOffer)
+        }
     }
 
+    /// Also refuses an answer that agrees to extensions we did not offer, or to permessage-deflate with
+    /// parameters RFC 7692 does not allow in answer to our offer.
     func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
-        library.shouldAllowUpgrade(upgradeResponse: upgradeResponse)
+        guard library.shouldAllowUpgrade(upgradeResponse: upgradeResponse) else { return false }
+        return (try? Self.agreement(upgradeResponse, offered: offersDeflate)) != nil
+    }
+
+    /// What the server agreed to: `.some(nil)` for no extension, `nil` for an invalid answer.
+    private static func agreement(_ response: HTTPResponseHead, offered: Bool) throws(PerMessageDeflate.ResponseError) -> PerMessageDeflate?? {
+        let headers = response.headers[canonicalForm: "sec-websocket-extensions"].map(String.init)
+        guard offered else {
+            return headers.isEmpty ? .some(nil) : nil
+        }
+        return .some(try PerMessageDeflate.agreement(fromResponse: headers))
     }
 
     func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
@@ -43,6 +66,7 @@ struct MaskingWebSocketUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
         } catch {
             return context.eventLoop.makeFailedFuture(error)
         }
-        return upgradePipelineHandler(context.channel, upgradeResponse)
+        let deflate = (try? Self.agreement(upgradeResponse, offered: offersDeflate)) ?? nil
+        return upgradePipelineHandler(context.channel, upgradeResponse, deflate ?? nil)
     }
 }

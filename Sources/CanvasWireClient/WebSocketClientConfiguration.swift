@@ -17,6 +17,8 @@ public struct WebSocketClientConfiguration: Sendable {
     /// TLS settings for `wss://`; the default trusts the system's roots.
     public var tls: TLSConfiguration
     public var connectTimeout: Duration
+    /// Whether to use permessage-deflate (RFC 7692) where the server agrees.
+    public var compression: Compression
     /// Where the connection logs protocol failures; silent by default, so that a command writing frames
     /// to stdout never gets log lines mixed in.
     public var logger: Logger
@@ -30,6 +32,7 @@ public struct WebSocketClientConfiguration: Sendable {
         receiveBufferMessages: Int = 4,
         tls: TLSConfiguration = .makeClientConfiguration(),
         connectTimeout: Duration = .seconds(10),
+        compression: Compression = .receive,
         logger: Logger = Logger(label: "canvaswire.client", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.token = token
@@ -39,6 +42,21 @@ public struct WebSocketClientConfiguration: Sendable {
         self.receiveBufferMessages = receiveBufferMessages
         self.tls = tls
         self.connectTimeout = connectTimeout
+        self.compression = compression
         self.logger = logger
+    }
+}
+
+extension WebSocketClientConfiguration {
+    /// How a connection uses permessage-deflate.
+    public enum Compression: String, Sendable, CaseIterable {
+        /// Offer nothing: every message crosses the wire as it is.
+        case off
+        /// Offer permessage-deflate so the server may compress what it sends (a CanvasWire server does
+        /// where it pays: deltas and small frames of screen content); send everything uncompressed,
+        /// which costs this side no CPU. The default.
+        case receive
+        /// Also compress every binary message sent: for publishers on slow links with screen content.
+        case sendAndReceive
     }
 }

@@ -27,6 +27,9 @@ public final class WebSocketConnection: Sendable {
     struct ReceivedMessage: Sendable {
         var message: Message
         var receivedAtMicros: UInt64
+        /// The message's payload bytes as they crossed the wire: less than the message when it was
+        /// compressed (permessage-deflate).
+        var wireBytes: Int
     }
 
     public let url: WebSocketURL
@@ -116,10 +119,15 @@ public final class WebSocketConnection: Sendable {
         }
         for (name, value) in configuration.additionalHeaders { headers.add(name: name, value: value) }
         let request = HandshakeRequestHandler(url: url, headers: headers, upgraded: upgraded)
-        let upgrader = MaskingWebSocketUpgrader(maxFrameSize: min(Int(UInt32.max), configuration.maxMessageBytes)) { channel, response in
+        let upgrader = MaskingWebSocketUpgrader(
+            maxFrameSize: min(Int(UInt32.max), configuration.maxMessageBytes), offersDeflate: configuration.compression != .off
+        ) { channel, response, deflate in
             let chosen = response.headers.first(name: "sec-websocket-protocol")
+            session.compressesOutgoing = configuration.compression == .sendAndReceive
+            let agreed = deflate == nil ? "" : response.headers[canonicalForm: "sec-websocket-extensions"].joined(separator: ", ")
+            session.shared.extensions.withLock { $0 = agreed }
             let endpoint = WebSocketEndpointHandler(
-                configuration: .init(endpoint: .init(role: .client), pingInterval: nil),
+                configuration: .init(endpoint: .init(role: .client), pingInterval: nil, deflate: deflate),
                 delegate: session, logger: configuration.logger
             )
             do {
@@ -142,6 +150,12 @@ public final class WebSocketConnection: Sendable {
     /// `CONNECTING` (0), `OPEN` (1), `CLOSING` (2) or `CLOSED` (3).
     public var readyState: ReadyState {
         ReadyState(rawValue: session.shared.readyState.load(ordering: .acquiring)) ?? .closed
+    }
+
+    /// The extensions the server agreed to, like the browser's `WebSocket.extensions`: for example
+    /// `permessage-deflate; server_no_context_takeover; client_no_context_takeover`, or empty.
+    public var extensions: String {
+        session.shared.extensions.withLock { $0 }
     }
 
     /// Bytes of messages handed to ``send(_:)`` and not yet written to the socket.

@@ -23,6 +23,7 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         case deltaRectangleOutOfBounds(index: Int, axis: DeltaAxis, origin: Int, extent: Int, frameExtent: Int)
         case deltaRectangleOverlap(index: Int, rectangle: DeltaRectangle, pixelX: Int, pixelY: Int)
         case deltaTrailingBytes(count: Int, rectangles: Int)
+        case deltaWithoutBase(width: Int, height: Int)
     }
 
     /// Which side of the frame a delta rectangle passes.
@@ -78,6 +79,10 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     static func deltaTrailingBytes(count: Int, rectangles: Int) -> Self {
         .init(.deltaTrailingBytes(count: count, rectangles: rectangles))
+    }
+    /// A delta frame that arrives before the full frame of its size it would apply to.
+    public static func deltaWithoutBase(_ size: FrameSize) -> Self {
+        .init(.deltaWithoutBase(width: size.width, height: size.height))
     }
 
     /// The RFC 6455 close code that fits this error: 1009 for anything too big (a delta for a frame wider
@@ -137,6 +142,8 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
             "delta rectangle \(index) (\(rectangle)) overlaps an earlier rectangle at pixel (\(pixelX), \(pixelY)); rectangles must not overlap"
         case .deltaTrailingBytes(let count, let rectangles):
             "delta payload has \(count) bytes after its \(rectangles) rectangles; send exactly the rectangles it declares"
+        case .deltaWithoutBase(let width, let height):
+            "a delta frame applies to a full \(width)x\(height) RGBA8 frame, and none was received on this connection; send a full frame first"
         }
     }
 

@@ -136,8 +136,8 @@ public final class CanvasWireServer: Sendable {
         switch role {
         case .publisher(let name, let bareSize, let run):
             PublisherSession(stream: name, bareSize: bareSize, continuing: run, server: context, eventLoop: eventLoop, logger: logger)
-        case .viewer(let name, let policy):
-            ViewerSession(stream: name, policy: policy, server: context, eventLoop: eventLoop, logger: logger)
+        case .viewer(let name, let policy, let encoding):
+            ViewerSession(stream: name, policy: policy, encoding: encoding, server: context, eventLoop: eventLoop, logger: logger)
         case .echo:
             EchoSession(server: context)
         }
@@ -161,9 +161,9 @@ public final class CanvasWireServer: Sendable {
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 switch decision.evaluate(head) {
-                case .success:
+                case .success(let role):
                     var headers = HTTPHeaders()
-                    if let (_, response) = context.deflateAgreement(for: head) {
+                    if let (_, response) = context.deflateAgreement(for: head, role: role) {
                         headers.add(name: "Sec-WebSocket-Extensions", value: response)
                     }
                     return channel.eventLoop.makeSucceededFuture(headers)
@@ -187,7 +187,7 @@ public final class CanvasWireServer: Sendable {
                     return pipeline.removeHandler(nioDecoder).flatMapThrowing {
                         let session = Self.session(for: role, context: context, eventLoop: channel.eventLoop, logger: logger)
                         var endpointConfiguration = context.endpointConfiguration
-                        endpointConfiguration.deflate = context.deflateAgreement(for: head)?.agreement
+                        endpointConfiguration.deflate = context.deflateAgreement(for: head, role: role)?.agreement
                         try channel.pipeline.syncOperations.addHandlers(
                             IncrementalFrameDecoder(maxFrameSize: maxFrameSize),
                             WebSocketEndpointHandler(configuration: endpointConfiguration, delegate: session, logger: logger)

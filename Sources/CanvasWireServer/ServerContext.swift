@@ -14,6 +14,7 @@ final class ServerContext: Sendable {
     let registry: StreamRegistry
     let metrics: ServerMetrics
     let connections: ConnectionTracker
+    let deflaters = DeflaterPool()
     let logger: Logger
     /// This server as a node of a cluster; `nil` unless the configuration asks for one.
     let cluster: ClusterNode?
@@ -22,7 +23,8 @@ final class ServerContext: Sendable {
     init(configuration: ServerConfiguration, logger: Logger) {
         let metrics = ServerMetrics()
         let registry = StreamRegistry(
-            maxStreams: configuration.maxStreams, idleTimeout: configuration.streamIdleTimeout, metricsFactory: metrics.factory
+            maxStreams: configuration.maxStreams, idleTimeout: configuration.streamIdleTimeout, deflate: configuration.deflate,
+            metricsFactory: metrics.factory
         )
         let ids = ConnectionIDs()
         self.configuration = configuration
@@ -54,8 +56,14 @@ final class ServerContext: Sendable {
     }
 
     /// permessage-deflate as this server agrees it to a client's offer, with the response header
-    /// value; `nil` when the client offered nothing acceptable or the server has deflate off.
-    func deflateAgreement(for head: HTTPRequestHead) -> (agreement: PerMessageDeflate, response: String)? {
+    /// value; `nil` when the client offered nothing acceptable or the server does not agree.
+    ///
+    /// With `--deflate auto` a publisher is not agreed with: a browser then compresses every frame it
+    /// sends, whatever the link, and headless Chromium publishing 1920x1080 canvas frames dropped from
+    /// 47.6 to 25.4 frames/s on screen content and from 46.3 to 5.1 on noise (tools/bench/browser-publish).
+    /// Publishers on slow links send deltas instead, or use a server with `--deflate on`.
+    func deflateAgreement(for head: HTTPRequestHead, role: SessionRole) -> (agreement: PerMessageDeflate, response: String)? {
+        if case .publisher = role, configuration.deflate != .on { return nil }
         guard configuration.deflate != .off,
             let offers = WebSocketExtensionOffer.parse(head.headers[canonicalForm: "sec-websocket-extensions"].map(String.init))
         else { return nil }
@@ -69,7 +77,8 @@ final class ServerContext: Sendable {
 
     /// The hello that opens a connection to `stream`; `policy` is `nil` for a publisher.
     func hello(
-        stream: RelayStream, size: FrameSize?, run: (id: String, state: RunState)?, policy: DeliveryPolicy?
+        stream: RelayStream, size: FrameSize?, run: (id: String, state: RunState)?, policy: DeliveryPolicy?,
+        encoding: ViewerEncoding? = nil
     ) -> ControlMessage.Hello {
         .init(
             role: policy == nil ? "publisher" : "viewer",
@@ -78,6 +87,7 @@ final class ServerContext: Sendable {
             run: run?.id,
             runState: run?.state,
             policy: policy,
+            encoding: encoding,
             limits: configuration.limits,
             highWaterMark: configuration.highWaterMark,
             server: Self.serverName

@@ -23,10 +23,14 @@ public struct ReceiverConfiguration: Sendable {
     public var durable: Bool
     /// How PNG files are compressed.
     public var encoder: PNGEncoder.Configuration
-    /// Stop after this many frames.
+    /// Stop after this many frames: exactly this many are written.
     public var count: Int?
     /// Stop after this long.
     public var duration: Duration?
+    /// Whether frames of a new size may follow each other in a raw RGBA stream on stdout, which
+    /// cannot say where the size changes; without it a size change is an error. Files and PNG say
+    /// their size themselves.
+    public var allowsSizeChange: Bool
     /// Frames encoded and written at once. One more than the cores keeps every core encoding while
     /// the next frame is read.
     public var writeWidth: Int
@@ -45,6 +49,7 @@ public struct ReceiverConfiguration: Sendable {
         encoder: PNGEncoder.Configuration = .init(),
         count: Int? = nil,
         duration: Duration? = nil,
+        allowsSizeChange: Bool = false,
         writeWidth: Int? = nil
     ) {
         self.url = url
@@ -58,6 +63,7 @@ public struct ReceiverConfiguration: Sendable {
         self.encoder = encoder
         self.count = count
         self.duration = duration
+        self.allowsSizeChange = allowsSizeChange
         self.writeWidth = writeWidth ?? ProcessInfo.processInfo.activeProcessorCount + 1
     }
 

@@ -21,8 +21,10 @@ public struct Sender: Sendable {
     /// Sends every frame of `source`, then `{"type":"end"}`, and closes with 1000.
     ///
     /// - Parameter onEvent: Progress, skipped inputs and reconnects, as they happen.
-    /// - Throws: ``TransferError`` for an invalid input (unless skipped) or a server that did not
-    ///   close the ended stream with 1000; `WebSocketClientError` when the connection fails for good.
+    /// - Throws: ``TransferError`` for an invalid input (unless skipped), a source without a single
+    ///   frame, or a server that did not close the ended stream with 1000; `WebSocketClientError` when
+    ///   the connection fails for good: at once for a failure that cannot heal, after
+    ///   ``SenderConfiguration/retryFor`` of transient ones.
     public func run(
         _ source: FrameSource, onEvent: @escaping @Sendable (SenderEvent) -> Void = { _ in }
     ) async throws -> SenderSummary {
@@ -32,9 +34,9 @@ public struct Sender: Sendable {
             url: configuration.url,
             configuration: .init(
                 client: configuration.client, threshold: configuration.threshold,
-                reconnects: configuration.reconnects, stopReason: "sender stopped"
+                reconnects: configuration.reconnects, retryFor: configuration.retryFor, stopReason: "sender stopped"
             ),
-            onReconnect: { error, attempt in onEvent(.reconnecting(error, attempt: attempt)) }
+            onReconnect: { retry in onEvent(.reconnecting(retry)) }
         )
         var stats = TransferStats()
         var skipped: [String] = []
@@ -90,7 +92,13 @@ public struct Sender: Sendable {
             )
             // A cancelled source may simply end; a stopped sender must not end the stream.
             try Task.checkCancellation()
-            let closed = try await publisher.finish(lastSequence: sequence == 0 ? nil : sequence - 1)
+            guard sequence > 0 else {
+                // Nothing to end either: without an end message a receiver waiting for this run keeps
+                // waiting for the next one, which is what the user will start after fixing the input.
+                await publisher.close(code: 1000, reason: "no frames to send")
+                throw TransferError.noFrames(skipped: skipped.count)
+            }
+            let closed = try await publisher.finish(lastSequence: sequence - 1)
             guard closed.code == 1000 else { throw TransferError.streamClosedBadly(closed) }
         } catch {
             guard Task.isCancelled else { throw error }

@@ -27,6 +27,10 @@ public struct SenderConfiguration: Sendable {
     public var invalidInput: InvalidInput
     /// Whether a lost connection is replaced (resending what it never wrote) instead of thrown.
     public var reconnects: Bool
+    /// How long transient failures (nothing listening, a lost connection, HTTP 503, close 1013, ...)
+    /// are retried without a successful connection before the sender gives up; failures that cannot
+    /// heal (an invalid stream name, HTTP 401, close 1008, ...) are thrown at once.
+    public var retryFor: Duration
     /// Frames decoded at once. One more than the cores keeps every core decoding while the next
     /// file is read.
     public var decodeWidth: Int
@@ -41,6 +45,7 @@ public struct SenderConfiguration: Sendable {
         threshold: Int = 8 << 20,
         invalidInput: InvalidInput = .stop,
         reconnects: Bool = true,
+        retryFor: Duration = .seconds(60),
         decodeWidth: Int? = nil
     ) {
         self.url = url
@@ -50,6 +55,7 @@ public struct SenderConfiguration: Sendable {
         self.threshold = threshold
         self.invalidInput = invalidInput
         self.reconnects = reconnects
+        self.retryFor = retryFor
         self.decodeWidth = decodeWidth ?? ProcessInfo.processInfo.activeProcessorCount + 1
     }
 }

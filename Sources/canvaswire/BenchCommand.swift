@@ -68,6 +68,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds a viewer may take to receive the rest of the stream after the publisher finished.")
     var drainTimeout = 30.0
 
+    @Flag(help: "Viewers (and echo) offer permessage-deflate, so the server compresses where its --deflate mode says; without it nothing is compressed, to measure the relay itself.")
+    var deflate = false
+
     @OptionGroup var transfer: TransferOptions
 
     private var sizes: [FrameSize] {
@@ -109,7 +112,7 @@ struct BenchCommand: AsyncParsableCommand {
             slowViewers: slowViewers, slowRate: slowRate * 1e6, slowPolicy: slowPolicy,
             frames: frames, duration: duration.map { .seconds($0) }, framesPerSecond: fps, threshold: threshold,
             serverPID: serverPid, drainTimeout: .seconds(drainTimeout),
-            client: WebSocketClientConfiguration(token: transfer.token)
+            client: WebSocketClientConfiguration(token: transfer.token, compression: deflate ? .receive : .off)
         )
     }
 

@@ -1,8 +1,10 @@
 // A conformance of a public library type must be public too, which takes a public import.
 public import ArgumentParser
 public import CanvasWireCore
+public import CanvasWireServer
 public import CanvasWireTransfer
 
 extension DeliveryPolicy: ExpressibleByArgument {}
 extension FrameWriter.Format: ExpressibleByArgument {}
 extension FrameConverter.Format: ExpressibleByArgument {}
+extension DeflateMode: ExpressibleByArgument {}

@@ -80,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a WebSocket peer's close frame (or, after a protocol error, for it to hang up) before closing the TCP connection.")
     var closeTimeout = seconds(Self.defaults.closeTimeout)
 
+    @Option(help: "When to compress messages to viewers that offer permessage-deflate: auto (deltas and small frames that shrink), on (every frame), off (never agree to it).")
+    var deflate = Self.defaults.deflate
+
     @Flag(help: "Do not serve the WS /echo endpoint.")
     var noEcho = false
 
@@ -195,6 +198,7 @@ struct ServeCommand: AsyncParsableCommand {
             pingInterval: .seconds(pingInterval),
             deadPeerTimeout: .seconds(deadPeerTimeout),
             closeTimeout: .seconds(closeTimeout),
+            deflate: deflate,
             echoEnabled: !noEcho,
             demoStream: noDemo ? nil : DemoStreamConfiguration(size: FrameSize(parsing: demoSize)!),
             cluster: nats.map { ClusterConfiguration(natsURLs: natsURLs($0), nodeName: nodeName ?? defaultNodeName) }

@@ -130,4 +130,25 @@ import Testing
             await connection.close()
         }
     }
+
+    @Test(arguments: [WebSocketClientConfiguration.Compression.off, .receive, .sendAndReceive])
+    func echoRoundTripsLargeMessagesWhateverTheCompression(_ compression: WebSocketClientConfiguration.Compression) async throws {
+        try await Self.withServer { base in
+            let connection = try await WebSocketConnection.connect(
+                to: try WebSocketURL(base + "/echo"), configuration: WebSocketClientConfiguration(compression: compression)
+            )
+            #expect(connection.extensions.hasPrefix("permessage-deflate") == (compression != .off))
+            var iterator = connection.messages.makeAsyncIterator()
+            for size in [0, 1, 200_000, 3 << 20] {
+                let message = (0..<size).map { UInt8(truncatingIfNeeded: $0 / 7) }
+                try await connection.send(ByteBuffer(bytes: message))
+                guard case .binary(let echoed)? = try await iterator.next() else {
+                    Issue.record("no binary echo of \(size) bytes")
+                    return
+                }
+                #expect(Array(echoed.readableBytesView) == message, "\(size) bytes")
+            }
+            await connection.close()
+        }
+    }
 }

@@ -46,6 +46,7 @@ import Testing
     final class Viewer: RelayViewer {
         let counters = ConnectionCounters(id: 2)
         let policy = DeliveryPolicy.all
+        let encoding = ViewerEncoding.raw
         func deliver(_ frame: Frame) {}
         func deliver(_ message: ControlMessage) {}
     }

@@ -47,6 +47,40 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 5)
     }
 
+    @Test func aCountWritesExactlyThatManyFilesWhileFramesKeepComing() async throws {
+        let (server, port) = try await startServer()
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let base = "ws://127.0.0.1:\(port)/streams/count"
+        // Frames keep coming while the receiver works, and more are encoded at once than it may write.
+        let publishing = Task {
+            var publisher = ReconnectingPublisher(url: try WebSocketURL(base + "/publish"))
+            var sequence = 0
+            while !Task.isCancelled {
+                let header = FrameHeader(
+                    pixelFormat: .rgba8, width: size.width, height: size.height, sequence: UInt64(sequence), captureTimeMicros: 1
+                )
+                try await publisher.publish(header, payload: pixels(sequence, size: size))
+                sequence += 1
+            }
+            await publisher.close(code: 1000, reason: "done")
+        }
+        let receiver = Receiver(configuration: ReceiverConfiguration(
+            url: try WebSocketURL(base), destination: .folder(folder), count: 3, writeWidth: 8
+        ))
+        let summary = try await receiver.run()
+        // Anything still being encoded when the count was reached has been discarded by now.
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        publishing.cancel()
+        _ = await publishing.result
+        await server.shutdown()
+
+        #expect(summary.frames == 3 && summary.failure == nil && !summary.ended)
+        #expect(names.count == 3, "\(names)")
+        let sequences = names.compactMap { Int($0.dropFirst("frame-".count).prefix(6)) }
+        #expect(sequences.count == 3 && sequences == Array(sequences[0]..<sequences[0] + 3), "consecutive frames: \(names)")
+    }
+
     @Test func stopClosesWith1001AndReportsWhatWasWritten() async throws {
         let (server, port) = try await startServer()
         let folder = try makeTemporaryFolder()

@@ -88,3 +88,33 @@ def wait_for_viewers(http_url: str, name: str, count: int, timeout: float = 20):
         stream = stream_status(http_url, name)
         return stream if stream and len(stream["viewers"]) >= count else None
     return wait_until(ready, timeout, message=f"{count} viewer(s) on stream {name!r}")
+
+
+def apply_message(held, message: bytes):
+    """The frame a viewer holds after `message` (docs/PROTOCOL.md 1.1): a full RGBA8 frame replaces it,
+    a delta (format 3) patches it rectangle by rectangle. Written from the spec, pixel row by row."""
+    frame = parse_frame(message)
+    if frame["format"] == 1:
+        return bytearray(frame["payload"])
+    assert frame["format"] == 3, frame["format"]
+    assert held is not None and len(held) == frame["width"] * frame["height"] * 4, "a delta needs the full frame first"
+    payload, width = frame["payload"], frame["width"]
+    count = struct.unpack_from("<I", payload)[0]
+    offset = 4
+    for _ in range(count):
+        x, y, w, h = struct.unpack_from("<HHHH", payload, offset)
+        offset += 8
+        for row in range(h):
+            start = ((y + row) * width + x) * 4
+            held[start:start + w * 4] = payload[offset:offset + w * 4]
+            offset += w * 4
+    assert offset == len(payload), "trailing bytes in a delta"
+    return held
+
+
+def delta_payload(rects, pixels_of) -> bytes:
+    """A format-3 payload for `rects` [(x, y, w, h)], each rectangle's pixels from `pixels_of(rect)`."""
+    out = struct.pack("<I", len(rects))
+    for rect in rects:
+        out += struct.pack("<HHHH", *rect) + pixels_of(rect)
+    return out

@@ -24,7 +24,9 @@ TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 class RawWebSocket:
     """A WebSocket client that writes whatever bytes it is told to, valid or not."""
 
-    def __init__(self, ws_url: str):
+    def __init__(self, ws_url: str, extensions: str | None = None):
+        """Connects and completes the handshake; `extensions` is offered as Sec-WebSocket-Extensions and
+        the server's response headers are kept in `self.headers` (names lower-cased)."""
         url = urllib.parse.urlsplit(ws_url)
         assert url.hostname == "127.0.0.1"
         self.sock = socket.create_connection((url.hostname, url.port), timeout=TIMEOUT)
@@ -33,7 +35,8 @@ class RawWebSocket:
         target = url.path + (f"?{url.query}" if url.query else "")
         self.sock.sendall((
             f"GET {target} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            + (f"Sec-WebSocket-Extensions: {extensions}\r\n" if extensions else "") + "\r\n").encode())
         self.buffer = b""
         while b"\r\n\r\n" not in self.buffer:
             self.buffer += self._recv_some()
@@ -43,6 +46,7 @@ class RawWebSocket:
         headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
         accept = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
         assert headers["sec-websocket-accept"] == accept
+        self.headers = headers
 
     def _recv_some(self) -> bytes:
         data = self.sock.recv(1 << 20)

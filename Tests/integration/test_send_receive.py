@@ -269,3 +269,18 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
     finally:
         sender.kill()
         first.stop()
+
+
+@pytest.mark.parametrize("receive_deflate", ["--deflate", "--no-deflate"])
+def test_send_deflate_and_receive_with_or_without_it_keep_every_pixel(server_factory, tmp_path, receive_deflate):
+    """`send --deflate` compresses its frames (the server agrees with publishers under --deflate on);
+    `receive` offers deflate unless told not to; either way the files are exact."""
+    server = server_factory("--no-demo", "--deflate", "on")
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir(), out.mkdir()
+    expected = make_images(source, count=6)
+    receiver = start_receiver(server, out, receive_deflate)
+    sent = send(server, str(source), "--deflate")
+    summary = finish(receiver)
+    assert sent["frames"] == summary["frames"] == len(expected)
+    assert [decoded(f) for f in sorted(out.iterdir())] == expected

@@ -342,7 +342,8 @@ def test_stuck_lossless_viewer_is_disconnected_after_the_stall_timeout(server_fa
     side = 256
 
     async def scenario():
-        viewer = await connect(server.ws + "/streams/stuck?policy=all", max_queue=1, ping_interval=None).__aenter__()
+        # Uncompressed: these frames would compress a thousand-fold and never fill the viewer's socket.
+        viewer = await connect(server.ws + "/streams/stuck?policy=all", max_queue=1, ping_interval=None, compression=None).__aenter__()
         await viewer.recv()
         viewer.transport.pause_reading()
         async with connect(server.ws + "/streams/stuck/publish") as publisher:

@@ -24,6 +24,8 @@ final class OriginBridge: RelayViewer, @unchecked Sendable {
     }
 
     let counters: ConnectionCounters
+    /// Frames cross nodes whole: each node makes deltas and compressed copies for its own viewers.
+    let encoding = ViewerEncoding.raw
     let name: StreamName
     private let cluster: ClusterContext
     private let lossless = Atomic<Bool>(false)

@@ -42,7 +42,7 @@ extension SessionRole {
     fileprivate var kind: String {
         switch self {
         case .publisher(_, let bareSize, _): bareSize.map { "publisher \($0)" } ?? "publisher"
-        case .viewer(_, let policy): "viewer \(policy)"
+        case .viewer(_, let policy, let encoding): "viewer \(policy) \(encoding)"
         case .echo: "echo"
         }
     }

@@ -36,8 +36,12 @@ struct UpgradeDecision {
             guard let policy = DeliveryPolicy(rawValue: policyName) else {
                 throw Refusal(status: .badRequest, reason: "policy must be latest or all, not \"\(policyName)\"")
             }
+            let encodingName = target.query["encoding"] ?? ViewerEncoding.raw.rawValue
+            guard let encoding = ViewerEncoding(rawValue: encodingName) else {
+                throw Refusal(status: .badRequest, reason: "encoding must be raw or delta, not \"\(encodingName)\"")
+            }
             try checkRoom(for: name)
-            return .viewer(name, policy)
+            return .viewer(name, policy, encoding)
         case .invalidStreamName(let name):
             throw Refusal(
                 status: .badRequest,

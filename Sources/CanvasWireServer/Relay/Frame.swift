@@ -1,18 +1,23 @@
 public import CanvasWireCore
 public import NIOCore
 
-/// One complete frame as it travels through the relay: its parsed header and the exact wire message.
+/// One complete frame as it travels through the relay: its parsed header, the exact wire message,
+/// and the variants other viewers need of it (deltas, compressed copies), each made once.
 ///
 /// `message` holds the v1 header and payload contiguously, so fanning it out to N viewers writes the
-/// same storage N times: `ByteBuffer` is reference-counted and nothing is copied per viewer.
+/// same storage N times: `ByteBuffer` is reference-counted and nothing is copied per viewer. The same
+/// goes for every variant: a delta or a compressed copy is made by the first viewer that needs it and
+/// shared by every other.
 public struct Frame: Sendable {
     public var header: FrameHeader
     /// The complete binary WebSocket message: header then payload.
     public var message: ByteBuffer
+    let variants: FrameVariants
 
     public init(header: FrameHeader, message: ByteBuffer) {
         self.header = header
         self.message = message
+        self.variants = FrameVariants()
     }
 
     /// The payload without the header (a slice of ``message``, no copy).

@@ -4,6 +4,8 @@ import CanvasWireCore
 protocol RelayViewer: AnyObject, Sendable {
     var counters: ConnectionCounters { get }
     var policy: DeliveryPolicy { get }
+    /// Whether it takes delta frames: while a stream has such viewers it compares each frame with the last.
+    var encoding: ViewerEncoding { get }
     /// Hands a frame to the viewer; the viewer applies its policy on its own event loop.
     func deliver(_ frame: Frame)
     /// Hands a control message to the viewer, which sends it after any frame delivered before it.

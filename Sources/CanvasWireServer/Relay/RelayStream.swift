@@ -10,6 +10,8 @@ import Synchronization
 final class RelayStream: Sendable {
     let name: StreamName
     let metrics: StreamMetrics
+    /// Which of the stream's messages are worth compressing, for viewers that agreed to deflate.
+    let compression: CompressionAdvisor
     private let makeRunID: @Sendable () -> String
     private let state: Mutex<State>
 
@@ -20,6 +22,11 @@ final class RelayStream: Sendable {
         /// Lossless viewers above their high-water mark; while any exist the publisher is not read.
         var stalledViewers: Set<ObjectIdentifier> = []
         var runs = StreamRuns()
+        /// Viewers that take delta frames; while there are none, no frame is compared with the last.
+        var deltaViewers = 0
+        /// The position the next published frame gets, and what changed at recent frames.
+        var nextIndex: UInt64 = 1
+        var tileHistory = TileHistory()
         var nextStampedSequence: UInt64 = 0
         var framesIn: UInt64 = 0
         var rate = FrameRateMeter()
@@ -36,9 +43,13 @@ final class RelayStream: Sendable {
         var publisher: ControlMessage.PublisherState
     }
 
-    init(name: StreamName, metrics: StreamMetrics, makeRunID: @escaping @Sendable () -> String) {
+    init(
+        name: StreamName, metrics: StreamMetrics, compression: CompressionAdvisor = CompressionAdvisor(mode: .auto),
+        makeRunID: @escaping @Sendable () -> String
+    ) {
         self.name = name
         self.metrics = metrics
+        self.compression = compression
         self.makeRunID = makeRunID
         self.state = Mutex(State(idleSince: .now))
     }
@@ -108,9 +119,33 @@ final class RelayStream: Sendable {
     }
 
     /// Makes `frame` the latest and hands it to every viewer. The frame's bytes are shared, not copied.
+    ///
+    /// When delta viewers are attached, the frame is first compared with the previous one (on the
+    /// publisher's event loop, before any viewer sees it): about 0.6 ms for 1920x1080 screen content,
+    /// once per frame whatever the number of viewers.
     func publish(_ frame: Frame) {
+        let (index, previous, wantsTiles) = state.withLock { state in
+            defer { state.nextIndex += 1 }
+            return (state.nextIndex, state.latest, state.deltaViewers > 0)
+        }
+        var place = FrameVariants.Place(index: index)
+        if frame.header.pixelFormat == .rgba8, frame.header.size.width <= DeltaRectangle.maxCoordinate,
+            frame.header.size.height <= DeltaRectangle.maxCoordinate
+        {
+            let grid = TileGrid(frameSize: frame.header.size)
+            place.grid = grid
+            if wantsTiles, let previous, previous.header.pixelFormat == .rgba8, previous.header.size == frame.header.size {
+                var tiles = TileSet(grid: grid)
+                previous.payload.withUnsafeReadableBytes { old in
+                    frame.payload.withUnsafeReadableBytes { new in grid.insertChangedTiles(from: old, to: new, into: &tiles) }
+                }
+                place.changedTiles = tiles
+            }
+        }
+        frame.variants.place = place
         let viewers = state.withLock { state in
             state.latest = frame
+            state.tileHistory.record(index: index, tiles: place.changedTiles, grid: place.grid)
             state.runs.framePublished()
             state.framesIn += 1
             state.nextStampedSequence = max(state.nextStampedSequence, frame.header.sequence &+ 1)
@@ -144,6 +179,7 @@ final class RelayStream: Sendable {
     func attach(viewer: any RelayViewer) -> Welcome {
         state.withLock { state in
             state.viewers[ObjectIdentifier(viewer)] = viewer
+            if viewer.encoding == .delta { state.deltaViewers += 1 }
             return Welcome(
                 latest: state.latest,
                 latestRun: state.runs.latestFrameRun.flatMap { id in state.runs.latestFrameRunState.map { (id, $0) } },
@@ -154,7 +190,9 @@ final class RelayStream: Sendable {
 
     func detach(viewer: any RelayViewer) {
         let resume = state.withLock { state in
-            state.viewers[ObjectIdentifier(viewer)] = nil
+            if state.viewers.removeValue(forKey: ObjectIdentifier(viewer)) != nil, viewer.encoding == .delta {
+                state.deltaViewers -= 1
+            }
             return state.stalledViewers.remove(ObjectIdentifier(viewer)) != nil && state.stalledViewers.isEmpty
                 ? state.publisher : nil
         }
@@ -182,9 +220,16 @@ final class RelayStream: Sendable {
     /// Whether the publisher may be read: no lossless viewer is above its high-water mark.
     var publisherMayRead: Bool { state.withLock { $0.stalledViewers.isEmpty } }
 
-    func recordSent(_ frame: Frame) {
+    /// Every region changed after frame `base` up to frame `index` (positions, see ``FrameVariants``),
+    /// for a viewer that skipped the frames between; `nil` when they are not all known.
+    func changedTiles(after base: UInt64, through index: UInt64) -> TileSet? {
+        state.withLock { $0.tileHistory.changes(after: base, through: index) }
+    }
+
+    /// A frame went to a viewer as a message of `bytes` (a delta or a compressed copy is smaller).
+    func recordSent(bytes: Int) {
         metrics.framesOut.increment()
-        metrics.bytesOut.increment(by: Int64(frame.message.readableBytes))
+        metrics.bytesOut.increment(by: Int64(bytes))
     }
 
     func recordDropped(_ count: UInt64) {

@@ -13,12 +13,14 @@ final class StreamRegistry: Sendable {
     private let streams = Mutex<[StreamName: RelayStream]>([:])
     private let maxStreams: Int
     private let idleTimeout: Duration
+    private let deflate: DeflateMode
     private let metricsFactory: any MetricsFactory
     private let runIDs = RunIDs()
 
-    init(maxStreams: Int, idleTimeout: Duration, metricsFactory: any MetricsFactory) {
+    init(maxStreams: Int, idleTimeout: Duration, deflate: DeflateMode = .auto, metricsFactory: any MetricsFactory) {
         self.maxStreams = maxStreams
         self.idleTimeout = idleTimeout
+        self.deflate = deflate
         self.metricsFactory = metricsFactory
     }
 
@@ -38,7 +40,8 @@ final class StreamRegistry: Sendable {
                 guard streams.count < maxStreams else { return nil }
                 let runIDs = self.runIDs
                 stream = RelayStream(
-                    name: name, metrics: StreamMetrics(stream: name, factory: metricsFactory), makeRunID: { runIDs.next() }
+                    name: name, metrics: StreamMetrics(stream: name, factory: metricsFactory),
+                    compression: CompressionAdvisor(mode: deflate), makeRunID: { runIDs.next() }
                 )
                 streams[name] = stream
             }

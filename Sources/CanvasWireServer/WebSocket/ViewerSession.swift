@@ -12,6 +12,7 @@ import NIOWebSocket
 final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Sendable {
     let counters: ConnectionCounters
     let policy: DeliveryPolicy
+    let encoding: ViewerEncoding
     private let name: StreamName
     private let server: ServerContext
     private let eventLoop: any EventLoop
@@ -20,11 +21,18 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
     /// The stream, held from the moment the connection opens until it closes.
     private var stream: RelayStream?
     private var outbox: ViewerOutbox
+    /// Set when the connection opens, once permessage-deflate is known.
+    private var encoder: ViewerFrameEncoder
     private var stallTimer: Scheduled<Void>?
 
-    init(stream name: StreamName, policy: DeliveryPolicy, server: ServerContext, eventLoop: any EventLoop, logger: Logger) {
+    init(
+        stream name: StreamName, policy: DeliveryPolicy, encoding: ViewerEncoding, server: ServerContext,
+        eventLoop: any EventLoop, logger: Logger
+    ) {
         self.name = name
         self.policy = policy
+        self.encoding = encoding
+        self.encoder = ViewerFrameEncoder(encoding: encoding, compressionWindowBits: nil)
         self.server = server
         self.eventLoop = eventLoop
         self.counters = ConnectionCounters(id: server.nextConnectionID())
@@ -47,12 +55,15 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
             return endpoint.close(code: 1013, reason: server.tooManyStreams)
         }
         self.stream = stream
+        encoder = ViewerFrameEncoder(encoding: encoding, compressionWindowBits: endpoint.compressionWindowBits)
         let welcome = stream.attach(viewer: self)
         server.cluster?.viewerAttached(self, to: stream)
         logger.info("viewer connected", metadata: ["stream": "\(name)", "policy": "\(policy)"])
         // The hello describes the latest frame, which follows it; the publisher message then names
         // the current run, to which every later frame belongs (docs/PROTOCOL.md, "Runs").
-        let hello = server.hello(stream: stream, size: welcome.latest?.header.size, run: welcome.latestRun, policy: policy)
+        let hello = server.hello(
+            stream: stream, size: welcome.latest?.header.size, run: welcome.latestRun, policy: policy, encoding: encoding
+        )
         endpoint.send(.hello(hello))
         if let latest = welcome.latest { offer(latest) }
         endpoint.send(.publisher(welcome.publisher))
@@ -137,9 +148,13 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
             counters.droppedFrames = dropped.total
             endpoint.send(.dropped(dropped))
         }
+        let message = encoder.message(
+            for: delivery.frame, stream: stream, advisor: stream.compression, deflaters: server.deflaters,
+            allocator: endpoint.allocator
+        )
         counters.countSentFrame()
-        stream.recordSent(delivery.frame)
-        endpoint.send(.binary, delivery.frame.message)
+        stream.recordSent(bytes: message.bytes.readableBytes)
+        endpoint.send(.binary, message.bytes, compressed: message.compressed)
     }
 
     // MARK: bufferedAmount

@@ -66,6 +66,8 @@ package final class WebSocketEndpointHandler: ChannelInboundHandler {
 
     /// Bytes of messages handed to the connection and not yet written to its socket.
     package private(set) var bufferedAmount = 0
+    /// Payload bytes the current (or last) message took on the wire: compressed, if it was.
+    package private(set) var messageWireBytes = 0
 
     package init(configuration: Configuration, delegate: any WebSocketEndpointDelegate, logger: Logger) {
         self.configuration = configuration
@@ -130,6 +132,7 @@ package final class WebSocketEndpointHandler: ChannelInboundHandler {
             break
         case .messageStarted(let start):
             inflating = start.compressed
+            messageWireBytes = 0
             switch start.kind {
             case .text:
                 text = TextMessageAssembler(
@@ -140,6 +143,7 @@ package final class WebSocketEndpointHandler: ChannelInboundHandler {
                 delegate.webSocket(self, didStartBinaryMessage: start)
             }
         case .messagePiece(let piece, let endsMessage):
+            messageWireBytes += piece.count
             guard !inflating else { return inflate(piece, endsMessage: endsMessage) }
             deliver(piece, endsMessage: endsMessage)
         case .sendPong(let data):

@@ -5,9 +5,10 @@ package import NIOCore
 /// output depends on the message alone, so one compressed copy can go to every peer that agreed to
 /// the same window.
 ///
-/// Not thread-safe: one per event loop, stream or connection. The zlib state (about 256 KiB with a
+/// Not thread-safe: used by one thread at a time (the `Sendable` conformance lets a pool hand it from
+/// one event loop to another, never to two at once). The zlib state (about 256 KiB with a
 /// 15-bit window) is made once and reset between messages.
-package final class MessageDeflater {
+package final class MessageDeflater: @unchecked Sendable {
     /// zlib's fastest level. Frames are large and mostly incompressible or very compressible; higher
     /// levels cost several times the CPU for a few percent (see docs/BENCHMARKS.md, permessage-deflate).
     package static let defaultLevel: Int32 = 1
