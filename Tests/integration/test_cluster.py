@@ -324,3 +324,62 @@ def test_latest_png_is_the_same_on_a_node_without_viewers_and_after_the_publishe
         assert latest_png(b, "png") == (200, payload), "node a still holds the stream's latest frame"
     run(scenario())
     assert latest_png(b, "never")[0] == 404
+
+
+def test_the_haproxy_sample_routes_each_stream_to_one_node_and_relays_it(cluster):
+    """samples/cluster/haproxy.cfg in front of three nodes: publisher and viewers through HAProxy meet
+    on the node the stream's name hashes to; viewers connected to the other nodes get every frame too."""
+    import shutil
+    import socket
+    import subprocess
+    from conftest import ROOT
+    if shutil.which("haproxy") is None:
+        pytest.fail("haproxy is not installed (tools/test installs it: apt-get install haproxy)")
+    nodes = {name: cluster(name) for name in ("a", "b", "c")}
+    # HAProxy cannot bind port 0: it inherits a socket the kernel gave a free port to.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+    environment = dict(os.environ, CW_LISTEN=f"fd@{listener.fileno()}",
+                       **{f"CW_NODE_{name.upper()}": node.url.removeprefix("http://") for name, node in nodes.items()})
+    proxy = subprocess.Popen(["haproxy", "-db", "-f", str(ROOT / "samples/cluster/haproxy.cfg")],
+                             env=environment, pass_fds=[listener.fileno()],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    listener.close()
+    base = f"ws://127.0.0.1:{port}"
+    frames = [random_rgba(40, 30) for _ in range(30)]
+    try:
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), message="HAProxy answering")
+
+        async def scenario():
+            through = await connect(base + "/streams/routed?policy=all").__aenter__()
+            direct = [await connect(node.ws + "/streams/routed?policy=all").__aenter__() for node in nodes.values()]
+            for viewer in [through, *direct]:
+                await viewer.recv()
+            async with connect(base + "/streams/routed/publish") as publisher:
+                await publisher.recv()
+                for sequence, payload in enumerate(frames):
+                    await publisher.send(make_frame(40, 30, sequence, payload))
+                await publisher.send(json.dumps({"type": "end"}))
+                for viewer in [through, *direct]:
+                    _, received = await read_control(viewer, "end", timeout=30)
+                    assert [f["payload"] for f in received] == frames
+                holder = next(s for s in http_json(f"http://127.0.0.1:{port}/streams")["cluster"] if s["name"] == "routed")["node"]
+                # The viewer that came through HAProxy is on the publisher's node: two local viewers there.
+                local = stream_status(nodes[holder].url, "routed")
+                assert local["publisher"] is not None and len(local["viewers"]) >= 2
+            for viewer in [through, *direct]:
+                await viewer.close()
+        run(scenario())
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=20)
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
