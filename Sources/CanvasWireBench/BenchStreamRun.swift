@@ -17,7 +17,8 @@ import Glibc
 struct BenchStreamRun {
     struct Options {
         var publishURL: WebSocketURL
-        var viewerURL: WebSocketURL
+        /// Viewer *i* connects to the URL at *i* modulo their number.
+        var viewerURLs: [WebSocketURL]
         var size: FrameSize
         var viewers: Int
         var policy: DeliveryPolicy
@@ -41,7 +42,8 @@ struct BenchStreamRun {
         for index in 0..<(options.viewers + options.slowViewers) {
             let slow = index >= options.viewers
             let policy = slow ? options.slowPolicy : options.policy
-            let subscriber = try await StreamSubscriber.connect(to: options.viewerURL, policy: policy, configuration: options.client)
+            let url = options.viewerURLs[index % options.viewerURLs.count]
+            let subscriber = try await StreamSubscriber.connect(to: url, policy: policy, configuration: options.client)
             connected.append(BenchViewer(index: index, policy: policy, slowRate: slow ? options.slowRate : nil, subscriber: subscriber))
         }
         let viewers = connected
