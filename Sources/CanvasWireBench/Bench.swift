@@ -90,7 +90,9 @@ public struct Bench: Sendable {
             publishURL.target = base.path + "/publish"
             let run = BenchStreamRun(
                 options: .init(
-                    publishURL: publishURL, viewerURL: base, size: frameSize, viewers: configuration.viewers,
+                    publishURL: configuration.publishURL ?? publishURL,
+                    viewerURLs: configuration.viewerURLs.isEmpty ? [base] : configuration.viewerURLs,
+                    size: frameSize, viewers: configuration.viewers,
                     policy: configuration.policy, encoding: configuration.encoding, slowViewers: configuration.slowViewers,
                     slowPolicy: configuration.slowPolicy, slowRate: configuration.slowRate, frames: configuration.frames,
                     duration: runDuration, framesPerSecond: configuration.framesPerSecond,

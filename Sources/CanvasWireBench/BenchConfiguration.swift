@@ -26,6 +26,11 @@ public struct BenchConfiguration: Sendable {
     public var mode: Mode
     /// A stream (`ws://HOST:PORT/streams/NAME`) or `/echo` URL; `nil` starts ``localServer``.
     public var url: WebSocketURL?
+    /// Where the publisher connects, when not ``url`` + `/publish`: another node of a cluster.
+    public var publishURL: WebSocketURL?
+    /// Where the viewers connect, in turn (viewer *i* to URL *i* modulo their number), when not ``url``:
+    /// a stream's viewers spread over the nodes of a cluster.
+    public var viewerURLs: [WebSocketURL]
     /// The server started when there is no ``url``.
     public var localServer: LocalServer
     /// Each size is measured in turn, one report each.
@@ -63,6 +68,8 @@ public struct BenchConfiguration: Sendable {
     public init(
         mode: Mode = .stream,
         url: WebSocketURL? = nil,
+        publishURL: WebSocketURL? = nil,
+        viewerURLs: [WebSocketURL] = [],
         localServer: LocalServer = .inProcess,
         sizes: [FrameSize] = [FrameSize(width: 640, height: 360)],
         viewers: Int = 1,
@@ -82,6 +89,8 @@ public struct BenchConfiguration: Sendable {
     ) {
         self.mode = mode
         self.url = url
+        self.publishURL = publishURL
+        self.viewerURLs = viewerURLs
         self.localServer = localServer
         self.sizes = sizes
         self.viewers = viewers

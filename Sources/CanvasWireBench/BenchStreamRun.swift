@@ -17,7 +17,8 @@ import Glibc
 struct BenchStreamRun {
     struct Options {
         var publishURL: WebSocketURL
-        var viewerURL: WebSocketURL
+        /// Viewer *i* connects to the URL at *i* modulo their number.
+        var viewerURLs: [WebSocketURL]
         var size: FrameSize
         var viewers: Int
         var policy: DeliveryPolicy
@@ -42,8 +43,9 @@ struct BenchStreamRun {
         for index in 0..<(options.viewers + options.slowViewers) {
             let slow = index >= options.viewers
             let policy = slow ? options.slowPolicy : options.policy
+            let url = options.viewerURLs[index % options.viewerURLs.count]
             let subscriber = try await StreamSubscriber.connect(
-                to: options.viewerURL, policy: policy, encoding: options.encoding, configuration: options.client
+                to: url, policy: policy, encoding: options.encoding, configuration: options.client
             )
             connected.append(BenchViewer(index: index, policy: policy, slowRate: slow ? options.slowRate : nil, subscriber: subscriber))
         }

@@ -3,7 +3,6 @@ import CanvasWireWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// What every connection of one server shares.
 final class ServerContext: Sendable {
@@ -17,21 +16,33 @@ final class ServerContext: Sendable {
     let connections: ConnectionTracker
     let deflaters = DeflaterPool()
     let logger: Logger
-    private let connectionIDs = Atomic<Int>(0)
+    /// This server as a node of a cluster; `nil` unless the configuration asks for one.
+    let cluster: ClusterNode?
+    private let connectionIDs: ConnectionIDs
 
     init(configuration: ServerConfiguration, logger: Logger) {
-        self.configuration = configuration
-        self.metrics = ServerMetrics()
-        self.registry = StreamRegistry(
+        let metrics = ServerMetrics()
+        let registry = StreamRegistry(
             maxStreams: configuration.maxStreams, idleTimeout: configuration.streamIdleTimeout, deflate: configuration.deflate,
             metricsFactory: metrics.factory
         )
+        let ids = ConnectionIDs()
+        self.configuration = configuration
+        self.metrics = metrics
+        self.registry = registry
         self.connections = ConnectionTracker()
         self.logger = logger
+        self.connectionIDs = ids
+        self.cluster = configuration.cluster.map { cluster in
+            ClusterNode(
+                configuration: cluster, registry: registry, limits: configuration.limits, metricsFactory: metrics.factory,
+                logger: logger, makeCounters: { ConnectionCounters(id: ids.next()) }
+            )
+        }
     }
 
     func nextConnectionID() -> Int {
-        connectionIDs.add(1, ordering: .relaxed).newValue
+        connectionIDs.next()
     }
 
     /// How every WebSocket connection of this server applies RFC 6455: it is the server side, pings a

@@ -26,6 +26,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Argument(help: "ws://HOST:PORT/streams/NAME (or .../echo with --echo); omit to start a local server.")
     var url: String?
 
+    @Option(help: "Where the publisher connects instead of URL/publish (another node of a cluster).")
+    var publishURL: String?
+
+    @Option(help: "Where the viewers connect instead of URL, in turn; repeat it to spread them over a cluster's nodes.")
+    var viewerURL: [String] = []
+
     @Flag(help: "Measure round trips through WS /echo instead of a stream.")
     var echo = false
 
@@ -97,6 +103,13 @@ struct BenchCommand: AsyncParsableCommand {
         if let fps, fps <= 0 { throw ValidationError("--fps must be positive") }
         guard slowRate > 0 else { throw ValidationError("--slow-rate must be positive") }
         if let url { _ = try parse(url) }
+        if publishURL != nil || !viewerURL.isEmpty {
+            guard url != nil, !echo, idleViewers == nil else {
+                throw ValidationError("--publish-url and --viewer-url go with a stream URL (and neither --echo nor --idle-viewers)")
+            }
+            if let publishURL { _ = try parse(publishURL, keepingPublish: true) }
+            for viewer in viewerURL { _ = try parse(viewer) }
+        }
         guard serverPid == nil || url != nil else { throw ValidationError("--server-pid goes with a URL") }
     }
 
@@ -115,7 +128,9 @@ struct BenchCommand: AsyncParsableCommand {
     func makeConfiguration() throws -> BenchConfiguration {
         BenchConfiguration(
             mode: echo ? .echo : idleViewers.map { .idle(viewers: $0) } ?? .stream,
-            url: try url.map(parse),
+            url: try url.map { try parse($0) },
+            publishURL: try publishURL.map { try parse($0, keepingPublish: true) },
+            viewerURLs: try viewerURL.map { try parse($0) },
             localServer: inProcess ? .inProcess : .childProcess(executable: "/proc/self/exe"),
             sizes: sizes, viewers: viewers, policy: policy,
             slowViewers: slowViewers, slowRate: slowRate * 1e6, slowPolicy: slowPolicy, content: content, encoding: encoding,
@@ -125,14 +140,14 @@ struct BenchCommand: AsyncParsableCommand {
         )
     }
 
-    private func parse(_ text: String) throws -> WebSocketURL {
+    private func parse(_ text: String, keepingPublish: Bool = false) throws -> WebSocketURL {
         var parsed: WebSocketURL
         do {
             parsed = try WebSocketURL(text)
         } catch {
             throw ValidationError("\(error)")
         }
-        if !echo, parsed.path.hasSuffix("/publish") {
+        if !echo, !keepingPublish, parsed.path.hasSuffix("/publish") {
             parsed.target = String(parsed.path.dropLast("/publish".count))
         }
         return parsed

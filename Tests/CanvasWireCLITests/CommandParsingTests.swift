@@ -40,6 +40,18 @@ import Testing
         #expect(configuration.handshakeTimeout == library.handshakeTimeout && configuration.pingInterval == library.pingInterval)
         #expect(configuration.deadPeerTimeout == library.deadPeerTimeout && configuration.echoEnabled == library.echoEnabled)
         #expect(configuration.demoStream?.size == library.demoStream?.size)
+        #expect(configuration.cluster == nil, "without --nats nothing of the cluster exists")
+    }
+
+    @Test func serveNatsOptionsJoinACluster() throws {
+        let configuration = try parse(
+            ["serve", "--nats", "nats://10.0.0.1:4222, nats://10.0.0.2:4222", "--node-name", "edge-1"], as: ServeCommand.self
+        ).makeConfiguration()
+        let cluster = try #require(configuration.cluster)
+        #expect(cluster.natsURLs == ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"])
+        #expect(cluster.nodeName == "edge-1")
+        let named = try #require(try parse(["serve", "--nats", "nats://n:4222", "--port", "9000"], as: ServeCommand.self).makeConfiguration().cluster)
+        #expect(named.nodeName.hasSuffix("-9000") && ClusterConfiguration.isValidNodeName(named.nodeName))
     }
 
     @Test func serveOptionsReachTheConfiguration() throws {
@@ -61,6 +73,9 @@ import Testing
             == "--low-water-mark (10) must be below --high-water-mark (5)")
         #expect(refusal(["serve", "--demo-size", "big"]) == "--demo-size must look like 640x360, not \"big\"")
         #expect(refusal(["serve", "--log-level", "loud"]).hasPrefix("--log-level must be one of trace, debug"))
+        #expect(refusal(["serve", "--node-name", "a"]) == "--node-name goes with --nats")
+        #expect(refusal(["serve", "--nats", "nats://n", "--node-name", "a.b"]) == "--node-name must be 1 to 64 letters, digits, _ or -, not \"a.b\"")
+        #expect(refusal(["serve", "--nats", ","]) == "--nats needs at least one nats://HOST:PORT")
     }
 
     // MARK: send
@@ -203,6 +218,17 @@ import Testing
             return
         }
         #expect(executable == "/proc/self/exe" && local.url == nil)
+    }
+
+    @Test func benchSpreadsViewersOverTheGivenURLs() throws {
+        let configuration = try parse(
+            ["bench", "ws://a:1/streams/s", "--publish-url", "ws://a:1/streams/s/publish",
+             "--viewer-url", "ws://b:2/streams/s", "--viewer-url", "ws://c:3/streams/s/publish"],
+            as: BenchCommand.self
+        ).makeConfiguration()
+        #expect(configuration.publishURL?.description == "ws://a:1/streams/s/publish")
+        #expect(configuration.viewerURLs.map(\.description) == ["ws://b:2/streams/s", "ws://c:3/streams/s"])
+        #expect(refusal(["bench", "--viewer-url", "ws://b:2/streams/s"]).hasPrefix("--publish-url and --viewer-url go with a stream URL"))
     }
 
     @Test func benchRefusesBadValues() {
