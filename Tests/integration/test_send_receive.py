@@ -311,3 +311,32 @@ def test_receive_takes_deltas_by_default_and_writes_every_frame_byte_for_byte(se
         assert summary["deltaFrames"] == len(frames) - 1 and summary["wireBytes"] < whole / 4, summary
     else:
         assert summary["deltaFrames"] == 0 and summary["wireBytes"] == whole, summary
+
+
+def test_send_delta_sends_what_changed_and_every_viewer_gets_every_pixel(server_factory, tmp_path):
+    """`send --delta`: the first frame and the one after a size change go whole, the others as the
+    tiles that changed; the server applies them, so a raw receiver writes exactly the files sent."""
+    server = server_factory("--no-demo")
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir(), out.mkdir()
+    frames = sparse_frames(96, 64, 6) + sparse_frames(64, 48, 4)
+    for index, frame in enumerate(frames):
+        width, height = (96, 64) if index < 6 else (64, 48)
+        Image.frombytes("RGBA", (width, height), frame).save(source / f"frame{index}.png")
+    receiver = start_receiver(server, out, "--encoding", "raw", "--format", "rgba")
+    sent = send(server, str(source), "--delta")
+    summary = finish(receiver)
+    assert sent["frames"] == summary["frames"] == len(frames)
+    assert sent["deltaFrames"] == len(frames) - 2, sent
+    assert sent["bytes"] < (6 * 96 * 64 * 4 + 4 * 64 * 48 * 4) / 2, sent
+    assert [path.read_bytes() for path in sorted(out.iterdir())] == frames
+
+
+def test_send_delta_with_png_on_the_wire_is_refused_at_once(server_factory):
+    server = server_factory("--no-demo")
+    result = subprocess.run(
+        [canvaswire_binary(), "send", server.ws + "/streams/e2e/publish", "-", "--delta", "--format", "png"],
+        input=b"", capture_output=True, text=False, timeout=30,
+    )
+    assert result.returncode != 0
+    assert b"--delta" in result.stderr and b"--format png" in result.stderr
