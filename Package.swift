@@ -62,6 +62,7 @@ let package = Package(
                 "CanvasWireCore",
                 "CanvasWirePNG",
                 "CanvasWireWebSocket",
+                "CanvasWireNATS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -71,7 +72,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.embedInCode("Pages/index.html"), .embedInCode("Pages/send.html")],
+            resources: [
+                .embedInCode("Pages/index.html"), .embedInCode("Pages/send.html"),
+                // PageScript: the pages' scripts, each served at /NAME.
+                .embedInCode("Pages/canvaswire.js"), .embedInCode("Pages/viewer.js"),
+                .embedInCode("Pages/frame-canvas.js"), .embedInCode("Pages/stream-list.js"),
+                .embedInCode("Pages/send.js"), .embedInCode("Pages/frame-source.js"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -172,7 +179,9 @@ let package = Package(
                 "CanvasWireCore",
                 "CanvasWireWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -229,7 +238,7 @@ if Context.environment["CANVASWIRE_BENCHMARKS"] == "1" {
     package.targets.append(
         .executableTarget(
             name: "canvaswire-codec-bench",
-            dependencies: ["CanvasWireCore", "CanvasWirePNG"],
+            dependencies: ["CanvasWireCore", "CanvasWirePNG", "CanvasWireBench"],
             path: "Sources/CodecBenchmark",
             swiftSettings: swiftSettings
         )

@@ -4,8 +4,9 @@ import CanvasWireCore
 /// Measures a relay's throughput, latency and cost with verified payloads: the library behind
 /// `canvaswire bench`.
 ///
-/// Every payload is derived from its frame's sequence number (``BenchPayload``) and checked byte for
-/// byte by each viewer; ``check(_:)`` turns a corrupt, out-of-order or missing frame into an error.
+/// Every frame is derived from its sequence number (``BenchPayload`` or ``SyntheticContent``) and
+/// checked byte for byte by each viewer, after any delta was applied; ``check(_:)`` turns a corrupt,
+/// out-of-order or missing frame into an error.
 public struct Bench: Sendable {
     /// What to measure.
     public let configuration: BenchConfiguration
@@ -65,6 +66,8 @@ public struct Bench: Sendable {
         var report = BenchReport(
             mode: modeName, url: base.description, width: frameSize.width, height: frameSize.height,
             policy: isStream ? configuration.policy.rawValue : nil,
+            content: isStream ? configuration.content.rawValue : nil,
+            encoding: isStream ? configuration.encoding.rawValue : nil,
             framesPerSecondTarget: modeName == "echo" ? nil : configuration.framesPerSecond,
             loadGenerator: .init(cpuSeconds: 0, cpuCores: 0)
         )
@@ -87,14 +90,16 @@ public struct Bench: Sendable {
             publishURL.target = base.path + "/publish"
             let run = BenchStreamRun(
                 options: .init(
-                    publishURL: publishURL, viewerURL: base, size: frameSize, viewers: configuration.viewers,
-                    policy: configuration.policy, slowViewers: configuration.slowViewers,
+                    publishURL: configuration.publishURL ?? publishURL,
+                    viewerURLs: configuration.viewerURLs.isEmpty ? [base] : configuration.viewerURLs,
+                    size: frameSize, viewers: configuration.viewers,
+                    policy: configuration.policy, encoding: configuration.encoding, slowViewers: configuration.slowViewers,
                     slowPolicy: configuration.slowPolicy, slowRate: configuration.slowRate, frames: configuration.frames,
                     duration: runDuration, framesPerSecond: configuration.framesPerSecond,
                     threshold: configuration.threshold, client: configuration.client,
                     drainTimeout: configuration.drainTimeout
                 ),
-                payload: payload
+                frames: configuration.content.frames(size: frameSize)
             )
             let (publisher, viewerReports, aggregate) = try await sampler.sampling { try await run.run() }
             report.publisher = publisher

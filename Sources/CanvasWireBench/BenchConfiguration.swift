@@ -26,6 +26,11 @@ public struct BenchConfiguration: Sendable {
     public var mode: Mode
     /// A stream (`ws://HOST:PORT/streams/NAME`) or `/echo` URL; `nil` starts ``localServer``.
     public var url: WebSocketURL?
+    /// Where the publisher connects, when not ``url`` + `/publish`: another node of a cluster.
+    public var publishURL: WebSocketURL?
+    /// Where the viewers connect, in turn (viewer *i* to URL *i* modulo their number), when not ``url``:
+    /// a stream's viewers spread over the nodes of a cluster.
+    public var viewerURLs: [WebSocketURL]
     /// The server started when there is no ``url``.
     public var localServer: LocalServer
     /// Each size is measured in turn, one report each.
@@ -40,6 +45,10 @@ public struct BenchConfiguration: Sendable {
     public var slowRate: Double
     /// The delivery policy of the slow viewers.
     public var slowPolicy: DeliveryPolicy
+    /// What the publisher sends (stream runs).
+    public var content: BenchContent
+    /// How every viewer, fast or slow, asks for frames: whole, or only what changed.
+    public var encoding: ViewerEncoding
     /// Frames to publish (round trips in ``Mode/echo``); `nil` runs for ``duration``.
     public var frames: Int?
     /// How long to publish; `nil` with ``frames`` `nil` means 5 seconds.
@@ -59,6 +68,8 @@ public struct BenchConfiguration: Sendable {
     public init(
         mode: Mode = .stream,
         url: WebSocketURL? = nil,
+        publishURL: WebSocketURL? = nil,
+        viewerURLs: [WebSocketURL] = [],
         localServer: LocalServer = .inProcess,
         sizes: [FrameSize] = [FrameSize(width: 640, height: 360)],
         viewers: Int = 1,
@@ -66,6 +77,8 @@ public struct BenchConfiguration: Sendable {
         slowViewers: Int = 0,
         slowRate: Double = 10e6,
         slowPolicy: DeliveryPolicy = .latest,
+        content: BenchContent = .generated,
+        encoding: ViewerEncoding = .raw,
         frames: Int? = nil,
         duration: Duration? = nil,
         framesPerSecond: Double? = nil,
@@ -76,6 +89,8 @@ public struct BenchConfiguration: Sendable {
     ) {
         self.mode = mode
         self.url = url
+        self.publishURL = publishURL
+        self.viewerURLs = viewerURLs
         self.localServer = localServer
         self.sizes = sizes
         self.viewers = viewers
@@ -83,6 +98,8 @@ public struct BenchConfiguration: Sendable {
         self.slowViewers = slowViewers
         self.slowRate = slowRate
         self.slowPolicy = slowPolicy
+        self.content = content
+        self.encoding = encoding
         self.frames = frames
         self.duration = duration
         self.framesPerSecond = framesPerSecond

@@ -2,7 +2,8 @@ import FoundationEssentials
 import Histogram
 
 /// What one bench run measured, as `canvaswire bench --json` prints it. Bytes are payload bytes (RGBA pixels, without
-/// the 32-byte frame header); MB is 10^6 bytes; latencies are milliseconds.
+/// the 32-byte frame header) of whole frames, after any delta was applied, except under `wire`, which counts
+/// messages as they arrived; MB is 10^6 bytes; latencies are milliseconds.
 public struct BenchReport: Encodable, Sendable {
     /// `stream`, `echo` or `idle`.
     public var mode: String
@@ -14,6 +15,10 @@ public struct BenchReport: Encodable, Sendable {
     public var height: Int
     /// The fast viewers' delivery policy (stream runs).
     public var policy: String?
+    /// What the publisher sent: `generated`, `screen`, `video` or `noise` (stream runs).
+    public var content: String?
+    /// How the viewers asked for frames: `raw` or `delta` (stream runs).
+    public var encoding: String?
     /// The publishing rate asked for; `nil` is unpaced.
     public var framesPerSecondTarget: Double?
     /// What the publisher handed over (stream runs).
@@ -75,8 +80,30 @@ public struct BenchReport: Encodable, Sendable {
         public var outOfOrder: Int
         /// Whether the stream's end message arrived.
         public var sawEnd: Bool
+        /// What the frames cost on the wire.
+        public var wire: Wire
         /// Capture-to-receipt latency.
         public var latency: Latency?
+    }
+
+    /// Bytes on the wire: the messages as they arrived, headers included, deltas before they were applied.
+    public struct Wire: Encodable, Sendable {
+        /// Bytes of every frame message received.
+        public var bytes: Int
+        /// Frames that arrived as deltas.
+        public var deltaFrames: Int
+        /// ``bytes`` per frame received.
+        public var bytesPerFrame: Double
+        /// ``bytes`` over what the same frames cost sent whole (32 + width*height*4 bytes each): 1 for
+        /// `encoding=raw`, a few percent for a delta viewer of screen content.
+        public var ratioToRaw: Double
+
+        init(bytes: Int, frames: Int, deltaFrames: Int, rawFrameBytes: Int) {
+            self.bytes = bytes
+            self.deltaFrames = deltaFrames
+            bytesPerFrame = frames > 0 ? Double(bytes) / Double(frames) : 0
+            ratioToRaw = frames > 0 ? Double(bytes) / (Double(frames) * Double(rawFrameBytes)) : 0
+        }
     }
 
     /// All viewers of a stream run together.
@@ -89,6 +116,8 @@ public struct BenchReport: Encodable, Sendable {
         public var corruptFrames: Int
         /// The slowest viewer's frame rate.
         public var minimumViewerFramesPerSecond: Double
+        /// What all viewers' frames cost on the wire.
+        public var wire: Wire
         /// Capture-to-receipt latency.
         public var latency: Latency?
     }
@@ -175,11 +204,12 @@ extension BenchReport {
     public func table() -> String {
         var lines: [String] = []
         func mb(_ value: Double) -> String { rounded(value) }
+        func percent(_ ratio: Double) -> String { "\(rounded(ratio * 100, decimals: ratio < 0.1 ? 2 : 1)) %" }
         func latency(_ l: Latency?) -> String {
             guard let l else { return "-" }
             return "\(rounded(l.p50, decimals: 2))/\(rounded(l.p90, decimals: 2))/\(rounded(l.p99, decimals: 2))/\(rounded(l.max, decimals: 2))"
         }
-        lines.append("\(mode) \(url)  \(width)x\(height)\(policy.map { "  policy=\($0)" } ?? "")\(framesPerSecondTarget.map { "  paced \(rounded($0)) fps" } ?? "  unpaced")")
+        lines.append("\(mode) \(url)  \(width)x\(height)\(policy.map { "  policy=\($0)" } ?? "")\(content.map { "  content=\($0)" } ?? "")\(encoding.map { "  encoding=\($0)" } ?? "")\(framesPerSecondTarget.map { "  paced \(rounded($0)) fps" } ?? "  unpaced")")
         if let echo {
             lines.append("echo: \(echo.messages) round trips, \(mb(echo.megabytesPerSecond)) MB/s each way, \(echo.mismatched) mismatched")
             lines.append("round trip ms p50/p90/p99/max: \(latency(echo.roundTrip))")
@@ -191,21 +221,23 @@ extension BenchReport {
             lines.append("publisher: \(publisher.frames) frames in \(rounded(publisher.seconds, decimals: 2)) s, \(rounded(publisher.framesPerSecond)) fps, \(mb(publisher.megabytesPerSecond)) MB/s")
         }
         if !viewers.isEmpty {
-            let header = ["viewer", "policy", "frames", "fps", "MB/s", "verified MB", "corrupt", "dropped", "missed", "latency ms p50/p90/p99/max"]
+            let header = ["viewer", "policy", "frames", "fps", "MB/s", "verified MB", "corrupt", "dropped", "missed", "wire B/frame", "of raw", "latency ms p50/p90/p99/max"]
             var rows = [header]
             for viewer in viewers {
                 rows.append([
                     "\(viewer.index)\(viewer.slowRateMegabytesPerSecond.map { " (slow \(rounded($0)) MB/s)" } ?? "")",
                     viewer.policy, "\(viewer.throughput.frames)", rounded(viewer.throughput.framesPerSecond),
                     mb(viewer.throughput.megabytesPerSecond), rounded(Double(viewer.verifiedBytes) / 1e6),
-                    "\(viewer.corruptFrames)", "\(viewer.dropped)", "\(viewer.missed)", latency(viewer.latency),
+                    "\(viewer.corruptFrames)", "\(viewer.dropped)", "\(viewer.missed)",
+                    rounded(viewer.wire.bytesPerFrame, decimals: 0), percent(viewer.wire.ratioToRaw), latency(viewer.latency),
                 ])
             }
             if let aggregate {
                 rows.append([
                     "all", "", "\(aggregate.throughput.frames)", rounded(aggregate.throughput.framesPerSecond),
                     mb(aggregate.throughput.megabytesPerSecond), rounded(Double(aggregate.verifiedBytes) / 1e6),
-                    "\(aggregate.corruptFrames)", "", "", latency(aggregate.latency),
+                    "\(aggregate.corruptFrames)", "", "",
+                    rounded(aggregate.wire.bytesPerFrame, decimals: 0), percent(aggregate.wire.ratioToRaw), latency(aggregate.latency),
                 ])
             }
             let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }

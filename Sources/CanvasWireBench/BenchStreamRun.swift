@@ -10,17 +10,19 @@ import Glibc
 
 /// One publisher and its viewers on one stream, measured: the bench's main mode.
 ///
-/// Viewers connect first, so none misses a frame; then the publisher sends generated frames (see
-/// ``BenchPayload``) unpaced (as fast as its `bufferedAmount` allows) or at a fixed rate, ends the
+/// Viewers connect first, so none misses a frame; then the publisher sends frames (see
+/// ``BenchFrames``) unpaced (as fast as its `bufferedAmount` allows) or at a fixed rate, ends the
 /// stream, and every viewer reads until the stream's `end`. Slow viewers are closed when the publisher
 /// finishes, since they are not expected to catch up; the others get `drainTimeout` to do so.
 struct BenchStreamRun {
     struct Options {
         var publishURL: WebSocketURL
-        var viewerURL: WebSocketURL
+        /// Viewer *i* connects to the URL at *i* modulo their number.
+        var viewerURLs: [WebSocketURL]
         var size: FrameSize
         var viewers: Int
         var policy: DeliveryPolicy
+        var encoding: ViewerEncoding
         var slowViewers: Int
         var slowPolicy: DeliveryPolicy
         /// Bytes per second a slow viewer reads at most.
@@ -34,14 +36,17 @@ struct BenchStreamRun {
     }
 
     let options: Options
-    let payload: BenchPayload
+    let frames: BenchFrames
 
     func run() async throws -> (publisher: BenchReport.Throughput, viewers: [BenchReport.Viewer], aggregate: BenchReport.Aggregate?) {
         var connected: [BenchViewer] = []
         for index in 0..<(options.viewers + options.slowViewers) {
             let slow = index >= options.viewers
             let policy = slow ? options.slowPolicy : options.policy
-            let subscriber = try await StreamSubscriber.connect(to: options.viewerURL, policy: policy, configuration: options.client)
+            let url = options.viewerURLs[index % options.viewerURLs.count]
+            let subscriber = try await StreamSubscriber.connect(
+                to: url, policy: policy, encoding: options.encoding, configuration: options.client
+            )
             connected.append(BenchViewer(index: index, policy: policy, slowRate: slow ? options.slowRate : nil, subscriber: subscriber))
         }
         let viewers = connected
@@ -56,7 +61,7 @@ struct BenchStreamRun {
         }
         let (published, results) = try await withThrowingTaskGroup(of: Outcome.self) { group in
             for viewer in viewers {
-                group.addTask { [payload] in .viewer(await viewer.consume(start: start, startMicros: startMicros, payload: payload)) }
+                group.addTask { [frames] in .viewer(await viewer.consume(start: start, startMicros: startMicros, frames: frames)) }
             }
             group.addTask { .published(try await publish(on: publisher, start: start)) }
             var published: BenchReport.Throughput?
@@ -88,6 +93,7 @@ struct BenchStreamRun {
             return (published!, results.sorted { $0.index < $1.index })
         }
 
+        let rawFrameBytes = FrameHeader.v1Length + options.size.rgbaByteCount
         var reports: [BenchReport.Viewer] = []
         var combined = Histogram<UInt64>(highestTrackableValue: BenchViewer.latencyCeiling, numberOfSignificantValueDigits: .three)
         var lastFrame = start
@@ -105,6 +111,7 @@ struct BenchStreamRun {
                 missed: max(0, published.frames - result.frames),
                 outOfOrder: result.outOfOrder,
                 sawEnd: result.sawEnd,
+                wire: .init(bytes: result.wireBytes, frames: result.frames, deltaFrames: result.deltaFrames, rawFrameBytes: rawFrameBytes),
                 latency: .init(result.latency)
             ))
         }
@@ -117,6 +124,10 @@ struct BenchStreamRun {
             verifiedBytes: reports.reduce(0) { $0 + $1.verifiedBytes },
             corruptFrames: reports.reduce(0) { $0 + $1.corruptFrames },
             minimumViewerFramesPerSecond: reports.map(\.throughput.framesPerSecond).min() ?? 0,
+            wire: .init(
+                bytes: reports.reduce(0) { $0 + $1.wire.bytes }, frames: reports.reduce(0) { $0 + $1.throughput.frames },
+                deltaFrames: reports.reduce(0) { $0 + $1.wire.deltaFrames }, rawFrameBytes: rawFrameBytes
+            ),
             latency: .init(combined)
         )
         return (published, reports, aggregate)
@@ -140,13 +151,14 @@ struct BenchStreamRun {
             try await connection.waitForBufferedAmount(atMost: options.threshold)
             var message = allocator.buffer(capacity: FrameHeader.v1Length + payloadBytes)
             message.writeRepeatingByte(0, count: FrameHeader.v1Length)
-            payload.write(sequence: sequence, count: payloadBytes, into: &message)
+            frames.write(sequence: sequence, size: options.size, into: &message)
             // Captured once the pixels exist, as a camera or canvas would stamp them.
             let header = FrameHeader(
                 pixelFormat: .rgba8, width: options.size.width, height: options.size.height,
                 sequence: sequence, captureTimeMicros: WallClock.microsecondsNow()
             )
             header.withV1Bytes { _ = message.setBytes($0, at: 0) }
+            frames.published(message.getSlice(at: FrameHeader.v1Length, length: payloadBytes)!, sequence: sequence)
             try await connection.send(message)
             sequence += 1
         }

@@ -15,6 +15,9 @@ final class BenchViewer: Sendable {
         var slowRate: Double?
         var frames = 0
         var bytes = 0
+        /// Bytes of the messages as they arrived: deltas, not the frames rebuilt from them.
+        var wireBytes = 0
+        var deltaFrames = 0
         var verifiedBytes = 0
         var corruptFrames = 0
         var dropped: UInt64 = 0
@@ -45,7 +48,7 @@ final class BenchViewer: Sendable {
 
     /// Reads until the stream's `end`. Frames captured before `startMicros` are a previous run's latest
     /// frame, which the server hands to every viewer that joins; they are not counted.
-    func consume(start: ContinuousClock.Instant, startMicros: UInt64, payload: BenchPayload) async -> Result {
+    func consume(start: ContinuousClock.Instant, startMicros: UInt64, frames: BenchFrames) async -> Result {
         var result = Result(index: index, policy: policy, slowRate: slowRate, lastFrameAt: start)
         var nextSequence: UInt64 = 0
         do {
@@ -60,7 +63,9 @@ final class BenchViewer: Sendable {
                     result.latency.record(min(latency, Self.latencyCeiling))
                     result.frames += 1
                     result.bytes += frame.payload.readableBytes
-                    if payload.verify(frame.payload, sequence: frame.header.sequence) {
+                    result.wireBytes += frame.wireBytes
+                    if frame.wireFormat == .rgba8Delta { result.deltaFrames += 1 }
+                    if frames.verify(frame.payload, sequence: frame.header.sequence) {
                         result.verifiedBytes += frame.payload.readableBytes
                     } else {
                         result.corruptFrames += 1
@@ -69,7 +74,8 @@ final class BenchViewer: Sendable {
                         result.outOfOrder += 1
                     }
                     nextSequence = frame.header.sequence + 1
-                    if let slowRate { await throttle(bytes: result.bytes, rate: slowRate, start: start) }
+                    // A slow viewer's rate limits what crosses its wire, deltas included.
+                    if let slowRate { await throttle(bytes: result.wireBytes, rate: slowRate, start: start) }
                 case .dropped(let dropped):
                     result.dropped = dropped.total
                 case .end:

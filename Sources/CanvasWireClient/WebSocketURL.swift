@@ -7,12 +7,19 @@ public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible {
     public var target: String
 
     /// Parses `ws://host[:port]/path?query` or `wss://…`; also accepts `http://` and `https://`.
+    /// Spaces, control and non-ASCII characters are refused: a request line cannot carry them.
     ///
     /// - Throws: ``WebSocketClientError`` naming what is wrong with the URL.
     public init(_ text: String) throws(WebSocketClientError) {
         let schemes: [(String, Bool, Int)] = [("ws://", false, 80), ("wss://", true, 443), ("http://", false, 80), ("https://", true, 443)]
         guard let (prefix, secure, defaultPort) = schemes.first(where: { text.lowercased().hasPrefix($0.0) }) else {
             throw .invalidURL(text, reason: "it must start with ws:// or wss://")
+        }
+        // The request line carries the target as it is: a space would end it early, and the server's
+        // HTTP parser refuses the rest ("invalid character in header" came back for a stream "a b").
+        if let bad = text.unicodeScalars.first(where: { $0.value <= 0x20 || $0.value >= 0x7F }) {
+            let what = bad == " " ? "a space" : bad.isASCII ? "a control character" : "the non-ASCII character \(bad)"
+            throw .invalidURL(text, reason: "it contains \(what); a URL holds printable ASCII only (percent-encode the rest)")
         }
         let rest = text.dropFirst(prefix.count)
         let authority = rest.prefix { $0 != "/" && $0 != "?" }

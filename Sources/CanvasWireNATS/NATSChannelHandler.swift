@@ -8,9 +8,9 @@ import NIOCore
 /// What the connection writes: raw protocol bytes, or a publish whose payload must not be copied.
 enum NATSOutbound: Sendable {
     case bytes(ByteBuffer)
-    /// The `PUB`/`HPUB` line (and header block), then the payload buffer as it was handed over, then
-    /// `\r\n`: three buffers in one gathering write, flushed once.
-    case publish(head: ByteBuffer, payload: ByteBuffer)
+    /// The `PUB`/`HPUB` line (and header block), then the payload buffers as they were handed over
+    /// (a prefix, when given, and the body), then `\r\n`: one gathering write, flushed once.
+    case publish(head: ByteBuffer, prefix: ByteBuffer?, payload: ByteBuffer)
 }
 
 /// One TCP connection to one server: the `INFO`/`CONNECT`/`PONG` handshake, `PING`s both ways, and
@@ -105,6 +105,7 @@ final class NATSChannelHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func handle(_ operation: NATSServerOperation, context: ChannelHandlerContext) throws(NATSError) {
         switch operation {
         case .message(let message):
+            connection.countReceived(message)
             connection.deliver(message)
         case .ping:
             context.writeAndFlush(wrapOutboundOut(NATSCommand.pong), promise: nil)
@@ -181,8 +182,9 @@ final class NATSChannelHandler: ChannelDuplexHandler, @unchecked Sendable {
         switch unwrapOutboundIn(data) {
         case .bytes(let bytes):
             context.write(wrapOutboundOut(bytes), promise: promise)
-        case .publish(let head, let payload):
+        case .publish(let head, let prefix, let payload):
             context.write(wrapOutboundOut(head), promise: nil)
+            if let prefix { context.write(wrapOutboundOut(prefix), promise: nil) }
             context.write(wrapOutboundOut(payload), promise: nil)
             context.write(wrapOutboundOut(NATSCommand.crlf), promise: promise)
         }

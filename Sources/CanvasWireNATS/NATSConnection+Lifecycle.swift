@@ -159,6 +159,7 @@ extension NATSConnection {
             lifecycle.value.initial = nil
             initial.succeed()
         } else {
+            counters.reconnects.add(1, ordering: .relaxed)
             eventsContinuation.yield(.reconnected(server: url))
         }
     }

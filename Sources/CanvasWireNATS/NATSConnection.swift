@@ -38,7 +38,9 @@ public final class NATSConnection: Sendable {
         var subscriptions: [Int: SubscriptionEntry] = [:]
     }
 
-    let eventLoop: any EventLoop
+    /// The event loop the connection runs on: subscription handlers run here, and a caller that
+    /// keeps its own state here reaches the connection without hopping threads.
+    public let eventLoop: any EventLoop
     let configuration: NATSConfiguration
     let logger: Logger
     let servers: [NATSURL]
@@ -46,6 +48,7 @@ public final class NATSConnection: Sendable {
     let lifecycle: NIOLoopBoundBox<Lifecycle>
     let requests = RequestMux()
     private let pendingBytes = Atomic<Int>(0)
+    let counters = NATSCounters()
     private let nextSid = Atomic<Int>(1)
     let eventsContinuation: AsyncStream<Event>.Continuation
 
@@ -84,6 +87,9 @@ public final class NATSConnection: Sendable {
         pendingBytes.load(ordering: .relaxed)
     }
 
+    /// Statistics of everything this connection has sent and received so far.
+    public var statistics: NATSStatistics { counters.snapshot }
+
     /// Hands a message to the connection without copying `payload`, and returns at once.
     ///
     /// - Parameters:
@@ -97,25 +103,58 @@ public final class NATSConnection: Sendable {
     public func publish(
         _ payload: ByteBuffer, to subject: String, replyTo: String? = nil, headers: NATSHeaders? = nil
     ) throws(NATSError) {
+        try publish(prefix: nil, payload, to: subject, replyTo: replyTo, headers: headers)
+    }
+
+    /// Publishes one message whose body is `prefix` followed by `payload`, written as two buffers
+    /// so neither is copied: a relay puts a small envelope in front of a slice of a frame that
+    /// many subscribers share.
+    ///
+    /// - Parameters:
+    ///   - prefix: The first bytes of the body.
+    ///   - payload: The rest of the body.
+    ///   - subject: Where to publish.
+    ///   - replyTo: Where answers should go.
+    ///   - headers: Sent with `HPUB` when present.
+    /// - Throws: As ``publish(_:to:replyTo:headers:)``; the limit applies to both parts together.
+    public func publish(
+        prefix: ByteBuffer?, _ payload: ByteBuffer, to subject: String, replyTo: String? = nil, headers: NATSHeaders? = nil
+    ) throws(NATSError) {
+        let bodyBytes = (prefix?.readableBytes ?? 0) + payload.readableBytes
         let (head, headerBytes) = try NATSCommand.publishHead(
-            subject: subject, replyTo: replyTo, headers: headers, payloadBytes: payload.readableBytes
+            subject: subject, replyTo: replyTo, headers: headers, payloadBytes: bodyBytes
         )
         let (channel, maxPayload) = state.withLock { ($0.link?.channel, $0.info?.maxPayload ?? 0) }
         guard let channel else { throw .notConnected }
-        guard headerBytes + payload.readableBytes <= maxPayload else {
-            throw .payloadTooLarge(bytes: headerBytes + payload.readableBytes, maxPayload: maxPayload)
+        guard headerBytes + bodyBytes <= maxPayload else {
+            throw .payloadTooLarge(bytes: headerBytes + bodyBytes, maxPayload: maxPayload)
         }
-        let bytes = head.readableBytes + payload.readableBytes + NATSCommand.crlf.readableBytes
+        let bytes = head.readableBytes + bodyBytes + NATSCommand.crlf.readableBytes
         pendingBytes.add(bytes, ordering: .relaxed)
+        counters.messagesOut.add(1, ordering: .relaxed)
+        counters.bytesOut.add(UInt64(bodyBytes), ordering: .relaxed)
         let written = channel.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenComplete { _ in self.written(bytes) }
-        channel.writeAndFlush(NATSOutbound.publish(head: head, payload: payload), promise: written)
+        channel.writeAndFlush(NATSOutbound.publish(head: head, prefix: prefix, payload: payload), promise: written)
+    }
+
+    /// Counts a message the server delivered, before it reaches its subscription.
+    func countReceived(_ message: NATSMessage) {
+        counters.messagesIn.add(1, ordering: .relaxed)
+        counters.bytesIn.add(UInt64(message.payload.readableBytes), ordering: .relaxed)
     }
 
     /// Suspends until ``pendingOutboundBytes`` is at most `threshold`, for a publisher that must not
     /// lose messages and paces itself on the socket, as a browser does on `bufferedAmount`. When
     /// the connection is lost its pending writes fail, so this returns and the next publish says why.
     public func waitForPendingOutboundBytes(atMost threshold: Int) async {
+        try? await pendingOutboundBytesDrained(atMost: threshold).get()
+    }
+
+    /// A future that succeeds on the connection's event loop once ``pendingOutboundBytes`` is at
+    /// most `threshold` (at once if it is already), for code that lives on that loop and must not
+    /// suspend: a relay resumes a paused stream from it. Lost writes count as drained.
+    public func pendingOutboundBytesDrained(atMost threshold: Int) -> EventLoopFuture<Void> {
         let drained = eventLoop.makePromise(of: Void.self)
         eventLoop.execute {
             if self.pendingOutboundBytes <= threshold {
@@ -124,7 +163,7 @@ public final class NATSConnection: Sendable {
                 self.lifecycle.value.drainWaiters.append((threshold, drained))
             }
         }
-        try? await drained.futureResult.get()
+        return drained.futureResult
     }
 
     /// Called on the event loop when a publish has been written, or has failed.

@@ -42,13 +42,16 @@ public final class CanvasWireServer: Sendable {
         state.withLock { $0.channel?.localAddress?.port }
     }
 
-    /// Binds the listening socket and starts the demo stream.
+    /// Joins the cluster when configured, binds the listening socket and starts the demo stream.
     ///
-    /// - Throws: When the address cannot be bound (for example, the port is in use) or TLS is misconfigured.
+    /// - Throws: When the address cannot be bound (for example, the port is in use), TLS is
+    ///   misconfigured, or the cluster cannot be joined (``ClusterError``).
     public func start() async throws {
         let configuration = context.configuration
         let sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         let context = self.context
+        // Before the first connection: every publisher in a cluster needs its claim.
+        try await context.cluster?.start(eventLoop: group.next())
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -64,14 +67,21 @@ public final class CanvasWireServer: Sendable {
             .childChannelInitializer { channel in
                 Self.initialize(channel, context: context, sslContext: sslContext)
             }
-        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            await context.cluster?.shutdown()
+            throw error
+        }
         let stopped = group.next().makePromise(of: Void.self)
         var demo: DemoPublisher?
         if let demoConfiguration = configuration.demoStream,
             let stream = context.registry.checkOut(demoConfiguration.name)
         {
             demo = DemoPublisher(
-                stream: stream, configuration: demoConfiguration, eventLoop: group.next(), id: context.nextConnectionID()
+                stream: stream, configuration: demoConfiguration, eventLoop: group.next(), id: context.nextConnectionID(),
+                cluster: context.cluster
             )
         }
         // Unused streams are forgotten by a sweep rather than a timer per stream: it also catches a stream
@@ -101,7 +111,8 @@ public final class CanvasWireServer: Sendable {
     }
 
     /// Stops accepting connections, sends close 1001 to every client, lets in-flight writes finish
-    /// (for at most `gracePeriod`), then releases the event loops.
+    /// (for at most `gracePeriod`), leaves the cluster (its streams are free for other nodes at
+    /// once), then releases the event loops.
     public func shutdown(gracePeriod: Duration = .seconds(5)) async {
         let (channel, demo, expiry, stopped) = state.withLock { state in
             defer { state = State() }
@@ -113,6 +124,7 @@ public final class CanvasWireServer: Sendable {
         demo?.stop()
         try? await channel.close()
         try? await context.connections.closeAll(on: group.next(), timeout: TimeAmount(gracePeriod)).get()
+        await context.cluster?.shutdown()
         stopped?.succeed()
         try? await group.shutdownGracefully()
     }
@@ -156,9 +168,9 @@ public final class CanvasWireServer: Sendable {
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 switch decision.evaluate(head) {
-                case .success:
+                case .success(let role):
                     var headers = HTTPHeaders()
-                    if let (_, response) = context.deflateAgreement(for: head) {
+                    if let (_, response) = context.deflateAgreement(for: head, role: role) {
                         headers.add(name: "Sec-WebSocket-Extensions", value: response)
                     }
                     return channel.eventLoop.makeSucceededFuture(headers)
@@ -182,7 +194,7 @@ public final class CanvasWireServer: Sendable {
                     return pipeline.removeHandler(nioDecoder).flatMapThrowing {
                         let session = try Self.session(for: role, channel: channel, context: context, logger: logger)
                         var endpointConfiguration = context.endpointConfiguration
-                        endpointConfiguration.deflate = context.deflateAgreement(for: head)?.agreement
+                        endpointConfiguration.deflate = context.deflateAgreement(for: head, role: role)?.agreement
                         try channel.pipeline.syncOperations.addHandlers(
                             IncrementalFrameDecoder(maxFrameSize: maxFrameSize),
                             WebSocketEndpointHandler(configuration: endpointConfiguration, delegate: session, logger: logger)

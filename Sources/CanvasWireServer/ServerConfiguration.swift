@@ -49,6 +49,9 @@ public struct ServerConfiguration: Sendable {
     public var echoEnabled: Bool
     /// Whether the built-in animated `demo` stream runs.
     public var demoStream: DemoStreamConfiguration?
+    /// Joins this server to a cluster of relay nodes through NATS; `nil` (the default) serves alone
+    /// and creates nothing of the cluster.
+    public var cluster: ClusterConfiguration?
 
     /// - Parameters: see the properties; every one has a default fit for local use.
     public init(
@@ -72,7 +75,8 @@ public struct ServerConfiguration: Sendable {
         closeTimeout: Duration = .seconds(3),
         deflate: DeflateMode = .auto,
         echoEnabled: Bool = true,
-        demoStream: DemoStreamConfiguration? = DemoStreamConfiguration()
+        demoStream: DemoStreamConfiguration? = DemoStreamConfiguration(),
+        cluster: ClusterConfiguration? = nil
     ) {
         self.host = host
         self.port = port
@@ -95,6 +99,7 @@ public struct ServerConfiguration: Sendable {
         self.deflate = deflate
         self.echoEnabled = echoEnabled
         self.demoStream = demoStream
+        self.cluster = cluster
     }
 }
 

@@ -3,7 +3,6 @@ import CanvasWireWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// What every connection of one server shares.
 final class ServerContext: Sendable {
@@ -20,21 +19,33 @@ final class ServerContext: Sendable {
     let connections: ConnectionTracker
     let deflaters = DeflaterPool()
     let logger: Logger
-    private let connectionIDs = Atomic<Int>(0)
+    /// This server as a node of a cluster; `nil` unless the configuration asks for one.
+    let cluster: ClusterNode?
+    private let connectionIDs: ConnectionIDs
 
     init(configuration: ServerConfiguration, logger: Logger) {
-        self.configuration = configuration
-        self.metrics = ServerMetrics()
-        self.registry = StreamRegistry(
+        let metrics = ServerMetrics()
+        let registry = StreamRegistry(
             maxStreams: configuration.maxStreams, idleTimeout: configuration.streamIdleTimeout, deflate: configuration.deflate,
             metricsFactory: metrics.factory
         )
+        let ids = ConnectionIDs()
+        self.configuration = configuration
+        self.metrics = metrics
+        self.registry = registry
         self.connections = ConnectionTracker()
         self.logger = logger
+        self.connectionIDs = ids
+        self.cluster = configuration.cluster.map { cluster in
+            ClusterNode(
+                configuration: cluster, registry: registry, limits: configuration.limits, metricsFactory: metrics.factory,
+                logger: logger, makeCounters: { ConnectionCounters(id: ids.next()) }
+            )
+        }
     }
 
     func nextConnectionID() -> Int {
-        connectionIDs.add(1, ordering: .relaxed).newValue
+        connectionIDs.next()
     }
 
     /// How every WebSocket connection of this server applies RFC 6455: it is the server side, pings a
@@ -48,8 +59,14 @@ final class ServerContext: Sendable {
     }
 
     /// permessage-deflate as this server agrees it to a client's offer, with the response header
-    /// value; `nil` when the client offered nothing acceptable or the server has deflate off.
-    func deflateAgreement(for head: HTTPRequestHead) -> (agreement: PerMessageDeflate, response: String)? {
+    /// value; `nil` when the client offered nothing acceptable or the server does not agree.
+    ///
+    /// With `--deflate auto` a publisher is not agreed with: a browser then compresses every frame it
+    /// sends, whatever the link, and headless Chromium publishing 1920x1080 canvas frames dropped from
+    /// 47.6 to 25.4 frames/s on screen content and from 46.3 to 5.1 on noise (tools/bench/browser-publish).
+    /// Publishers on slow links send deltas instead, or use a server with `--deflate on`.
+    func deflateAgreement(for head: HTTPRequestHead, role: SessionRole) -> (agreement: PerMessageDeflate, response: String)? {
+        if case .publisher = role, configuration.deflate != .on { return nil }
         guard configuration.deflate != .off,
             let offers = WebSocketExtensionOffer.parse(head.headers[canonicalForm: "sec-websocket-extensions"].map(String.init))
         else { return nil }

@@ -11,10 +11,15 @@ import Darwin
 /// temporary. With `durable`, the file is also flushed with `fsync` before it is named, so it survives
 /// a power loss too. Where `O_TMPFILE` is unsupported, a hidden temporary file is renamed into place
 /// instead. On any error the target is left as it was.
+///
+/// Writing is two steps, ``stage(_:at:durable:)`` and ``StagedFile/commit(replacing:)``, so that a
+/// receiver can write many files at once and still decide, in order, which of them get a name.
 public enum AtomicFile {
     /// `O_TMPFILE` from Linux's fcntl.h, which Swift does not import because it is a compound macro.
     private static let unnamedFileFlag: Int32 = 0o20_000_000 | O_DIRECTORY
 
+    /// Stages and commits in one go.
+    ///
     /// - Parameters:
     ///   - bytes: The file's complete contents.
     ///   - path: Where the file gets its name; its folder must exist.
@@ -25,6 +30,15 @@ public enum AtomicFile {
     public static func write(
         _ bytes: [UInt8], to path: String, replacing: Bool = true, durable: Bool = true
     ) throws(TransferError) {
+        try stage(bytes, at: path, durable: durable).commit(replacing: replacing)
+    }
+
+    /// Writes the complete contents (and flushes them with `durable`) without giving them a name yet;
+    /// nothing appears at `path` until ``StagedFile/commit(replacing:)``, and a staged file that is
+    /// dropped uncommitted leaves nothing behind.
+    ///
+    /// - Throws: ``TransferError`` naming `path`: a missing folder, a full disk, no permission.
+    public static func stage(_ bytes: [UInt8], at path: String, durable: Bool) throws(TransferError) -> StagedFile {
         let folder: String
         let name: String
         if let slash = path.lastIndex(of: "/") {
@@ -36,57 +50,30 @@ public enum AtomicFile {
         }
         guard !name.isEmpty else { throw .writeFailed(path, operation: "write to a folder", code: EISDIR) }
         let hiddenTemplate = (folder == "/" ? "/" : folder + "/") + ".\(name).tmp-XXXXXX"
+        let location = StagedFile.Location(path: path, folder: folder, hiddenTemplate: hiddenTemplate)
 
         let unnamed = open(folder, unnamedFileFlag | O_WRONLY | O_CLOEXEC, 0o666)
         if unnamed >= 0 {
-            try writeUnnamed(bytes, descriptor: unnamed, path: path, hiddenTemplate: hiddenTemplate, replacing: replacing, durable: durable)
+            do throws(TransferError) {
+                try writeAll(bytes, to: unnamed, path: path)
+                if durable, fsync(unnamed) != 0 { throw .writeFailed(path, operation: "flush to disk", code: errno) }
+            } catch {
+                close(unnamed)
+                throw error
+            }
+            return StagedFile(location, contents: .unnamed(descriptor: unnamed), byteCount: bytes.count, durable: durable)
         } else if [EOPNOTSUPP, EISDIR, EINVAL].contains(errno) {
-            try writeThroughTemporary(bytes, template: hiddenTemplate, path: path, replacing: replacing, durable: durable)
+            let temporary = try writeTemporary(bytes, template: hiddenTemplate, path: path, durable: durable)
+            return StagedFile(location, contents: .temporary(path: temporary), byteCount: bytes.count, durable: durable)
         } else {
             throw .writeFailed(path, operation: "create a file in \(folder)", code: errno)
         }
-        guard durable else { return }
-        // Make the new name durable; a failure here cannot un-write the file, so it is not an error.
-        let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY)
-        if folderDescriptor >= 0 {
-            fsync(folderDescriptor)
-            close(folderDescriptor)
-        }
     }
 
-    private static func writeUnnamed(
-        _ bytes: [UInt8], descriptor: Int32, path: String, hiddenTemplate: String, replacing: Bool, durable: Bool
-    ) throws(TransferError) {
-        defer { close(descriptor) }
-        try writeAll(bytes, to: descriptor, path: path)
-        if durable, fsync(descriptor) != 0 { throw .writeFailed(path, operation: "flush to disk", code: errno) }
-        let handle = "/proc/self/fd/\(descriptor)"
-        if !replacing {
-            if linkat(AT_FDCWD, handle, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0 {
-                throw .writeFailed(path, operation: "link into place", code: errno)
-            }
-            return
-        }
-        // rename() is what replaces atomically, and it needs a name to start from.
-        var template = hiddenTemplate.utf8CString
-        let placeholder = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard placeholder >= 0 else { throw .writeFailed(path, operation: "create a temporary name", code: errno) }
-        close(placeholder)
-        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        unlink(temporary)
-        guard linkat(AT_FDCWD, handle, AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0 else {
-            throw .writeFailed(path, operation: "link into place", code: errno)
-        }
-        if rename(temporary, path) != 0 {
-            let code = errno
-            unlink(temporary)
-            throw .writeFailed(path, operation: "rename into place", code: code)
-        }
-    }
-
-    private static func writeThroughTemporary(
-        _ bytes: [UInt8], template hiddenTemplate: String, path: String, replacing: Bool, durable: Bool
-    ) throws(TransferError) {
+    /// A hidden temporary file with the complete contents, closed; removed again on any error.
+    private static func writeTemporary(
+        _ bytes: [UInt8], template hiddenTemplate: String, path: String, durable: Bool
+    ) throws(TransferError) -> String {
         var template = hiddenTemplate.utf8CString
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw .writeFailed(path, operation: "create a temporary file", code: errno) }
@@ -103,12 +90,7 @@ public enum AtomicFile {
             if durable, fsync(descriptor) != 0 { throw .writeFailed(path, operation: "flush to disk", code: errno) }
             isOpen = false
             if close(descriptor) != 0 { throw .writeFailed(path, operation: "close", code: errno) }
-            if replacing {
-                if rename(temporary, path) != 0 { throw .writeFailed(path, operation: "rename into place", code: errno) }
-            } else {
-                if link(temporary, path) != 0 { throw .writeFailed(path, operation: "link into place", code: errno) }
-                unlink(temporary)
-            }
+            return temporary
         } catch {
             if isOpen { close(descriptor) }
             unlink(temporary)

@@ -1,5 +1,5 @@
 public import CanvasWireClient
-import CanvasWireCore
+public import CanvasWireCore
 public import CanvasWirePNG
 import NIOCore
 
@@ -7,9 +7,10 @@ import NIOCore
 import Glibc
 #endif
 
-/// Turns received frames into files (or one stdout stream). Encoding and file writes run in parallel
-/// in ``prepare(_:)``; only the stdout stream, which must stay in order, is written in
-/// ``writeToStdout(_:)``.
+/// Turns received frames into files (or one stdout stream) in two steps: ``prepare(_:)`` encodes a
+/// frame and writes its file without a name, on any thread, in parallel; ``commit(_:)`` names the
+/// file (or writes the stdout stream), in stream order. So frames are coded on every core while the
+/// receiver decides in order which ones appear: a count or an error stops them exactly.
 public struct FrameWriter: Sendable {
     /// What a file holds: a PNG, or raw RGBA8 pixels (width*height*4 bytes).
     public enum Format: String, Sendable, CaseIterable {
@@ -34,18 +35,15 @@ public struct FrameWriter: Sendable {
         case standardOutput
     }
 
-    /// What became of one event.
+    /// A frame made ready by ``prepare(_:)``, for ``commit(_:)``.
     public enum Output: Sendable {
-        /// A file of this many bytes was written.
-        case written(Int)
-        /// Bytes for stdout, to be written in stream order.
-        case encoded([UInt8])
-        /// The server's running count of frames it did not deliver.
-        case dropped(UInt64)
-        /// The frame's file already exists and is kept.
-        case skipped
-        case ended
-        case ignored
+        /// The frame's file, written but not yet named.
+        case staged(StagedFile)
+        /// The frame's file already exists and is kept (``ExistingFiles/keep``).
+        case existing
+        /// The frame's bytes for stdout; `rawSize` is the image's size when they are raw RGBA, which
+        /// cannot carry it (`nil` for PNG, which does).
+        case encoded([UInt8], rawSize: FrameSize?)
     }
 
     /// Where files (or the stdout stream) go.
@@ -81,47 +79,56 @@ public struct FrameWriter: Sendable {
         self.decoder = decoder
     }
 
-    /// Encodes a frame and, for a folder, writes its file; any thread, in parallel.
-    public func prepare(_ event: StreamEvent) throws -> Output {
-        switch event {
-        case .frame(let frame):
-            guard case .folder(let folder) = destination else { return .encoded(try encode(frame)) }
-            let path = (folder.hasSuffix("/") ? folder : folder + "/") + pattern.name(for: frame.header.sequence)
-            if existingFiles == .keep, access(path, F_OK) == 0 { return .skipped }
-            let bytes = try encode(frame)
+    /// Encodes a frame and, for a folder, writes its file without naming it yet; any thread, in
+    /// parallel. A frame whose output is dropped instead of committed leaves nothing behind.
+    public func prepare(_ frame: ReceivedFrame) throws -> Output {
+        guard case .folder(let folder) = destination else {
+            let (bytes, size) = try encode(frame)
+            return .encoded(bytes, rawSize: format == .rgba ? size : nil)
+        }
+        let path = (folder.hasSuffix("/") ? folder : folder + "/") + pattern.name(for: frame.header.sequence)
+        if existingFiles == .keep, access(path, F_OK) == 0 { return .existing }
+        return .staged(try AtomicFile.stage(try encode(frame).bytes, at: path, durable: durable))
+    }
+
+    /// Names a prepared file or writes prepared bytes to standard output; call in stream order, so
+    /// that what appears is decided in order.
+    ///
+    /// - Returns: The bytes written, or `nil` when an existing file was kept.
+    public func commit(_ output: Output) throws(TransferError) -> Int? {
+        switch output {
+        case .staged(let file):
             do {
-                try AtomicFile.write(bytes, to: path, replacing: existingFiles == .replace, durable: durable)
+                try file.commit(replacing: existingFiles == .replace)
             } catch {
                 // Written by someone else since the check: kept, as .keep promises.
                 guard existingFiles == .keep, error.systemErrorCode == EEXIST else { throw error }
-                return .skipped
+                return nil
             }
-            return .written(bytes.count)
-        case .dropped(let dropped):
-            return .dropped(dropped.total)
-        case .end:
-            return .ended
-        case .publisher:
-            return .ignored
+            return file.byteCount
+        case .existing:
+            return nil
+        case .encoded(let bytes, _):
+            try AtomicFile.writeAll(bytes, to: STDOUT_FILENO, path: "stdout")
+            return bytes.count
         }
     }
 
-    /// Writes an ``Output/encoded(_:)`` frame to standard output; call in stream order.
-    public func writeToStdout(_ bytes: [UInt8]) throws(TransferError) {
-        try AtomicFile.writeAll(bytes, to: STDOUT_FILENO, path: "stdout")
-    }
-
-    private func encode(_ frame: ReceivedFrame) throws -> [UInt8] {
+    /// The file's bytes, and the size of the image: a PNG payload's own, which may differ from its
+    /// header's (only raw output needs it).
+    private func encode(_ frame: ReceivedFrame) throws -> (bytes: [UInt8], size: FrameSize) {
         let name = "frame \(frame.header.sequence)"
         switch (frame.header.pixelFormat, format) {
         case (.rgba8, .rgba), (.png, .png):
-            return Array(frame.payload.readableBytesView)
+            return (Array(frame.payload.readableBytesView), frame.header.size)
         case (.rgba8, .png):
-            return try frame.payload.withUnsafeReadableBytes { pixels in
+            let png = try frame.payload.withUnsafeReadableBytes { pixels in
                 try encoder.encode(pixels, size: frame.header.size)
             }
+            return (png, frame.header.size)
         case (.png, .rgba):
-            return try frame.payload.withUnsafeReadableBytes { png in try decoder.decode(png, source: name) }.pixels
+            let image = try frame.payload.withUnsafeReadableBytes { png in try decoder.decode(png, source: name) }
+            return (image.pixels, image.size)
         case (.rgba8Delta, _):
             // The client library applies deltas and hands on whole frames; one that reaches here is a bug.
             throw TransferError.invalidFrame(name, reason: "a delta frame reached the writer unapplied")

@@ -7,12 +7,15 @@ public enum InputFiles {
     /// Files as given; folders contribute their `.png` files in natural order (`frame2` before
     /// `frame10`); arguments with `*`, `?` or `[` that the shell did not expand are expanded here.
     ///
-    /// - Throws: ``TransferError`` naming the first argument that is unreadable or matches nothing.
+    /// - Throws: ``TransferError`` naming the first argument that is unreadable, matches nothing, or
+    ///   is a folder without a PNG in it (most likely the wrong folder).
     public static func expand(_ arguments: [String]) throws(TransferError) -> [String] {
         var files: [String] = []
         for argument in arguments {
             if isDirectory(argument) {
-                files += try pngFiles(in: argument)
+                let found = try pngFiles(in: argument)
+                guard !found.isEmpty else { throw .noImages(folder: argument) }
+                files += found
             } else if argument.contains(where: { "*?[".contains($0) }) {
                 let matches = glob(argument)
                 guard !matches.isEmpty else { throw .noMatch(pattern: argument) }

@@ -11,6 +11,10 @@ public struct ReceiverConfiguration: Sendable {
     public var client: WebSocketClientConfiguration
     /// `.all` receives every frame (the publisher is slowed down instead); `.latest` only the newest.
     public var policy: DeliveryPolicy
+    /// `.delta` has the server send only the rectangles that changed wherever that is smaller, and
+    /// rebuilds each frame from them: files stay byte for byte what was published, and screen-like
+    /// content costs a few percent of the bytes. `.raw` takes every frame whole.
+    public var encoding: ViewerEncoding
     /// A folder (it must exist) or standard output.
     public var destination: FrameWriter.Destination
     /// PNG files, or raw RGBA (width*height*4 bytes a frame).
@@ -23,10 +27,14 @@ public struct ReceiverConfiguration: Sendable {
     public var durable: Bool
     /// How PNG files are compressed.
     public var encoder: PNGEncoder.Configuration
-    /// Stop after this many frames.
+    /// Stop after this many frames: exactly this many are written.
     public var count: Int?
     /// Stop after this long.
     public var duration: Duration?
+    /// Whether frames of a new size may follow each other in a raw RGBA stream on stdout, which
+    /// cannot say where the size changes; without it a size change is an error. Files and PNG say
+    /// their size themselves.
+    public var allowsSizeChange: Bool
     /// Frames encoded and written at once. One more than the cores keeps every core encoding while
     /// the next frame is read.
     public var writeWidth: Int
@@ -41,6 +49,7 @@ public struct ReceiverConfiguration: Sendable {
         url: WebSocketURL,
         client: WebSocketClientConfiguration = .init(),
         policy: DeliveryPolicy = .all,
+        encoding: ViewerEncoding = .delta,
         destination: FrameWriter.Destination = .folder("."),
         format: FrameWriter.Format = .png,
         pattern: OutputPattern? = nil,
@@ -49,12 +58,14 @@ public struct ReceiverConfiguration: Sendable {
         encoder: PNGEncoder.Configuration = .init(),
         count: Int? = nil,
         duration: Duration? = nil,
+        allowsSizeChange: Bool = false,
         writeWidth: Int? = nil,
         acknowledges: Bool = false
     ) {
         self.url = url
         self.client = client
         self.policy = policy
+        self.encoding = encoding
         self.destination = destination
         self.format = format
         self.pattern = pattern
@@ -63,6 +74,7 @@ public struct ReceiverConfiguration: Sendable {
         self.encoder = encoder
         self.count = count
         self.duration = duration
+        self.allowsSizeChange = allowsSizeChange
         self.writeWidth = writeWidth ?? ProcessInfo.processInfo.activeProcessorCount + 1
         self.acknowledges = acknowledges
     }

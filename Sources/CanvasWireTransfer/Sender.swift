@@ -21,8 +21,10 @@ public struct Sender: Sendable {
     /// Sends every frame of `source`, then `{"type":"end"}`, and closes with 1000.
     ///
     /// - Parameter onEvent: Progress, skipped inputs and reconnects, as they happen.
-    /// - Throws: ``TransferError`` for an invalid input (unless skipped) or a server that did not
-    ///   close the ended stream with 1000; `WebSocketClientError` when the connection fails for good.
+    /// - Throws: ``TransferError`` for an invalid input (unless skipped), a source without a single
+    ///   frame, or a server that did not close the ended stream with 1000; `WebSocketClientError` when
+    ///   the connection fails for good: at once for a failure that cannot heal, after
+    ///   ``SenderConfiguration/retryFor`` of transient ones.
     public func run(
         _ source: FrameSource, onEvent: @escaping @Sendable (SenderEvent) -> Void = { _ in }
     ) async throws -> SenderSummary {
@@ -32,18 +34,20 @@ public struct Sender: Sendable {
             url: configuration.url,
             configuration: .init(
                 client: configuration.client, threshold: configuration.threshold,
-                reconnects: configuration.reconnects, stopReason: "sender stopped"
+                reconnects: configuration.reconnects, retryFor: configuration.retryFor, stopReason: "sender stopped",
+                deltas: configuration.deltas
             ),
-            onReconnect: { error, attempt in onEvent(.reconnecting(error, attempt: attempt)) }
+            onReconnect: { retry in onEvent(.reconnecting(retry)) }
         )
         var stats = TransferStats()
+        var deltaFrames = 0
         var skipped: [String] = []
         var sequence: UInt64 = 0
         func summary(stopped: Bool) -> SenderSummary {
             SenderSummary(
                 frames: stats.frames, bytes: stats.bytes, seconds: stats.seconds,
                 framesPerSecond: stats.framesPerSecond, megabytesPerSecond: stats.megabytesPerSecond,
-                reconnects: publisher.reconnects, skipped: skipped, stopped: stopped
+                reconnects: publisher.reconnects, deltaFrames: deltaFrames, skipped: skipped, stopped: stopped
             )
         }
         let interval = configuration.framesPerSecond.map { Duration.milliseconds(1000 / $0) }
@@ -77,10 +81,11 @@ public struct Sender: Sendable {
                         pixelFormat: frame.format, width: frame.size.width, height: frame.size.height,
                         sequence: sequence, captureTimeMicros: WallClock.microsecondsNow()
                     )
-                    try await publisher.publish(header, payload: frame.payload)
+                    let sent = try await publisher.publish(header, payload: frame.payload)
                     sequence += 1
                     stats.frames += 1
-                    stats.bytes += frame.payload.count + FrameHeader.v1Length
+                    stats.bytes += sent.bytes
+                    if sent.pixelFormat == .rgba8Delta { deltaFrames += 1 }
                     onEvent(.progress(SenderProgress(
                         frames: stats.frames, total: source.count, framesPerSecond: stats.framesPerSecond,
                         megabytesPerSecond: stats.megabytesPerSecond, bufferedAmount: publisher.bufferedAmount
@@ -90,7 +95,13 @@ public struct Sender: Sendable {
             )
             // A cancelled source may simply end; a stopped sender must not end the stream.
             try Task.checkCancellation()
-            let closed = try await publisher.finish(lastSequence: sequence == 0 ? nil : sequence - 1)
+            guard sequence > 0 else {
+                // Nothing to end either: without an end message a receiver waiting for this run keeps
+                // waiting for the next one, which is what the user will start after fixing the input.
+                await publisher.close(code: 1000, reason: "no frames to send")
+                throw TransferError.noFrames(skipped: skipped.count)
+            }
+            let closed = try await publisher.finish(lastSequence: sequence - 1)
             guard closed.code == 1000 else { throw TransferError.streamClosedBadly(closed) }
         } catch {
             guard Task.isCancelled else { throw error }

@@ -19,6 +19,10 @@ public struct SenderConfiguration: Sendable {
     /// What goes on the wire: `.rgba8` (decoded pixels) or `.png` (the files as they are, for slow
     /// links). PNGs are decoded either way, so a broken file never reaches a viewer.
     public var wireFormat: PixelFormat
+    /// Whether RGBA8 frames go out as deltas, only the tiles that changed since the frame before,
+    /// wherever that is smaller (whole first, after a size change and on every new connection): a
+    /// screen recording or a mostly still camera costs a few percent of the bytes.
+    public var deltas: Bool
     /// Frames per second; `nil` sends as fast as `bufferedAmount` allows.
     public var framesPerSecond: Double?
     /// Hand over the next frame only while `bufferedAmount` is at most this many bytes.
@@ -27,6 +31,10 @@ public struct SenderConfiguration: Sendable {
     public var invalidInput: InvalidInput
     /// Whether a lost connection is replaced (resending what it never wrote) instead of thrown.
     public var reconnects: Bool
+    /// How long transient failures (nothing listening, a lost connection, HTTP 503, close 1013, ...)
+    /// are retried without a successful connection before the sender gives up; failures that cannot
+    /// heal (an invalid stream name, HTTP 401, close 1008, ...) are thrown at once.
+    public var retryFor: Duration
     /// Frames decoded at once. One more than the cores keeps every core decoding while the next
     /// file is read.
     public var decodeWidth: Int
@@ -37,19 +45,23 @@ public struct SenderConfiguration: Sendable {
         url: WebSocketURL,
         client: WebSocketClientConfiguration = .init(),
         wireFormat: PixelFormat = .rgba8,
+        deltas: Bool = false,
         framesPerSecond: Double? = nil,
         threshold: Int = 8 << 20,
         invalidInput: InvalidInput = .stop,
         reconnects: Bool = true,
+        retryFor: Duration = .seconds(60),
         decodeWidth: Int? = nil
     ) {
         self.url = url
         self.client = client
         self.wireFormat = wireFormat
+        self.deltas = deltas
         self.framesPerSecond = framesPerSecond
         self.threshold = threshold
         self.invalidInput = invalidInput
         self.reconnects = reconnects
+        self.retryFor = retryFor
         self.decodeWidth = decodeWidth ?? ProcessInfo.processInfo.activeProcessorCount + 1
     }
 }

@@ -7,8 +7,9 @@ public enum SenderEvent: Sendable {
     /// An input that is not a valid PNG was skipped (``SenderConfiguration/InvalidInput/skip``); the
     /// error names it.
     case skipped(TransferError)
-    /// The connection failed and attempt number `attempt` to replace it follows after a backoff.
-    case reconnecting(WebSocketClientError, attempt: Int)
+    /// A transient failure: the connection was lost or could not be made, and another attempt follows
+    /// after a backoff, as long as ``SenderConfiguration/retryFor`` allows.
+    case reconnecting(ReconnectingPublisher.Retry)
 }
 
 /// The figures of a sender's progress line.

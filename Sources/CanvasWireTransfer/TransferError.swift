@@ -12,6 +12,8 @@ import Glibc
 public struct TransferError: Error, Sendable, CustomStringConvertible {
     private enum Kind: Sendable {
         case noMatch(pattern: String)
+        case noImages(folder: String)
+        case noFrames(skipped: Int)
         case unreadable(path: String, code: Int32)
         case unreadableFolder(path: String, code: Int32)
         case notAFolderToWatch(path: String)
@@ -19,6 +21,7 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
         case readFailed(name: String, code: Int32)
         case truncatedRawFrame(index: Int, received: Int, size: FrameSize)
         case invalidFrame(name: String, reason: String)
+        case sizeChanged(sequence: UInt64, from: FrameSize, to: FrameSize)
         case writeFailed(path: String, operation: String, code: Int32)
         case streamClosedBadly(CloseInfo)
         case connectionEnded(CloseInfo)
@@ -30,6 +33,8 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
     private init(_ kind: Kind) { self.kind = kind }
 
     static func noMatch(pattern: String) -> Self { .init(.noMatch(pattern: pattern)) }
+    static func noImages(folder: String) -> Self { .init(.noImages(folder: folder)) }
+    static func noFrames(skipped: Int) -> Self { .init(.noFrames(skipped: skipped)) }
     static func unreadable(_ path: String, code: Int32) -> Self { .init(.unreadable(path: path, code: code)) }
     static func unreadableFolder(_ path: String, code: Int32) -> Self { .init(.unreadableFolder(path: path, code: code)) }
     static func notAFolderToWatch(_ path: String) -> Self { .init(.notAFolderToWatch(path: path)) }
@@ -39,6 +44,9 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
         .init(.truncatedRawFrame(index: index, received: received, size: size))
     }
     static func invalidFrame(_ name: String, reason: String) -> Self { .init(.invalidFrame(name: name, reason: reason)) }
+    static func sizeChanged(sequence: UInt64, from: FrameSize, to: FrameSize) -> Self {
+        .init(.sizeChanged(sequence: sequence, from: from, to: to))
+    }
     static func writeFailed(_ path: String, operation: String, code: Int32) -> Self {
         .init(.writeFailed(path: path, operation: operation, code: code))
     }
@@ -63,6 +71,10 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .noMatch(let pattern):
             "\(pattern): no files match this pattern"
+        case .noImages(let folder):
+            "no images found in \(folder): only files ending in .png are sent"
+        case .noFrames(let skipped):
+            "no images found in the input, so nothing was sent\(skipped == 0 ? "" : skipped == 1 ? " (1 invalid file skipped)" : " (\(skipped) invalid files skipped)")"
         case .unreadable(let path, let code):
             "\(path): \(Self.text(code))"
         case .unreadableFolder(let path, let code):
@@ -77,6 +89,8 @@ public struct TransferError: Error, Sendable, CustomStringConvertible {
             "stdin ended inside raw frame \(index): \(received) of \(size.rgbaByteCount) bytes (\(size) RGBA)"
         case .invalidFrame(_, let reason):
             reason
+        case .sizeChanged(let sequence, let from, let to):
+            "frame \(sequence) is \(to) but the frames before it are \(from), and raw RGBA on stdout cannot say where the size changes; use --allow-size-change if the reader knows, or --format png"
         case .writeFailed(let path, _, EEXIST):
             "\(path): already exists; use --overwrite to replace it"
         case .writeFailed(let path, let operation, ENOSPC):

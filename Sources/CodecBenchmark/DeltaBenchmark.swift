@@ -1,3 +1,4 @@
+import CanvasWireBench
 import CanvasWireCore
 
 // The delta codec on synthetic content, single thread:

@@ -14,14 +14,23 @@ struct BenchCommand: AsyncParsableCommand {
             so its CPU time and peak memory are measured apart from the load generator's). With URL \
             (ws://HOST:PORT/streams/NAME, or ws://HOST:PORT/echo with --echo) it runs against that \
             server; --server-pid PID adds the server's CPU and memory when it runs on this machine. \
-            Every payload is derived from its frame's sequence number and checked byte for byte by \
-            each viewer; a corrupt or out-of-order frame makes the bench exit non-zero. MB is 10^6 \
-            bytes of payload; latency is from the frame's capture time to its receipt by the viewer.
+            Every frame is derived from its sequence number and checked byte for byte by each viewer, \
+            after any delta was applied; a corrupt or out-of-order frame makes the bench exit non-zero. \
+            --content screen, video or noise publishes synthetic frames instead of generated payloads, \
+            and --encoding delta has the viewers take only what changed: the report gives the bytes \
+            that crossed each viewer's wire per frame and their ratio to whole frames. MB is 10^6 bytes \
+            of payload; latency is from the frame's capture time to its receipt by the viewer.
             """
     )
 
     @Argument(help: "ws://HOST:PORT/streams/NAME (or .../echo with --echo); omit to start a local server.")
     var url: String?
+
+    @Option(help: "Where the publisher connects instead of URL/publish (another node of a cluster).")
+    var publishURL: String?
+
+    @Option(help: "Where the viewers connect instead of URL, in turn; repeat it to spread them over a cluster's nodes.")
+    var viewerURL: [String] = []
 
     @Flag(help: "Measure round trips through WS /echo instead of a stream.")
     var echo = false
@@ -53,6 +62,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Delivery policy of the slow viewers.")
     var slowPolicy: DeliveryPolicy = .latest
 
+    @Option(help: "What the publisher sends: generated (payloads that change every byte every frame), or synthetic screen, video or noise frames.")
+    var content: BenchContent = .generated
+
+    @Option(help: "How the viewers take RGBA frames: raw (whole) or delta (only the rectangles that changed).")
+    var encoding: ViewerEncoding = .raw
+
     @Option(help: "The publisher hands over the next frame only while its bufferedAmount is at most this many bytes.")
     var threshold = 8 << 20
 
@@ -67,6 +82,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds a viewer may take to receive the rest of the stream after the publisher finished.")
     var drainTimeout = 30.0
+
+    @Flag(help: "Viewers (and echo) offer permessage-deflate, so the server compresses where its --deflate mode says; without it nothing is compressed, to measure the relay itself.")
+    var deflate = false
 
     @OptionGroup var transfer: TransferOptions
 
@@ -85,6 +103,13 @@ struct BenchCommand: AsyncParsableCommand {
         if let fps, fps <= 0 { throw ValidationError("--fps must be positive") }
         guard slowRate > 0 else { throw ValidationError("--slow-rate must be positive") }
         if let url { _ = try parse(url) }
+        if publishURL != nil || !viewerURL.isEmpty {
+            guard url != nil, !echo, idleViewers == nil else {
+                throw ValidationError("--publish-url and --viewer-url go with a stream URL (and neither --echo nor --idle-viewers)")
+            }
+            if let publishURL { _ = try parse(publishURL, keepingPublish: true) }
+            for viewer in viewerURL { _ = try parse(viewer) }
+        }
         guard serverPid == nil || url != nil else { throw ValidationError("--server-pid goes with a URL") }
     }
 
@@ -103,24 +128,26 @@ struct BenchCommand: AsyncParsableCommand {
     func makeConfiguration() throws -> BenchConfiguration {
         BenchConfiguration(
             mode: echo ? .echo : idleViewers.map { .idle(viewers: $0) } ?? .stream,
-            url: try url.map(parse),
+            url: try url.map { try parse($0) },
+            publishURL: try publishURL.map { try parse($0, keepingPublish: true) },
+            viewerURLs: try viewerURL.map { try parse($0) },
             localServer: inProcess ? .inProcess : .childProcess(executable: "/proc/self/exe"),
             sizes: sizes, viewers: viewers, policy: policy,
-            slowViewers: slowViewers, slowRate: slowRate * 1e6, slowPolicy: slowPolicy,
+            slowViewers: slowViewers, slowRate: slowRate * 1e6, slowPolicy: slowPolicy, content: content, encoding: encoding,
             frames: frames, duration: duration.map { .seconds($0) }, framesPerSecond: fps, threshold: threshold,
             serverPID: serverPid, drainTimeout: .seconds(drainTimeout),
-            client: WebSocketClientConfiguration(token: transfer.token)
+            client: WebSocketClientConfiguration(token: transfer.token, compression: deflate ? .receive : .off)
         )
     }
 
-    private func parse(_ text: String) throws -> WebSocketURL {
+    private func parse(_ text: String, keepingPublish: Bool = false) throws -> WebSocketURL {
         var parsed: WebSocketURL
         do {
             parsed = try WebSocketURL(text)
         } catch {
             throw ValidationError("\(error)")
         }
-        if !echo, parsed.path.hasSuffix("/publish") {
+        if !echo, !keepingPublish, parsed.path.hasSuffix("/publish") {
             parsed.target = String(parsed.path.dropLast("/publish".count))
         }
         return parsed

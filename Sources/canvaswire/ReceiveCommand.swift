@@ -17,12 +17,20 @@ struct ReceiveCommand: AsyncParsableCommand {
         discussion: """
             URL is a viewer endpoint, for example ws://127.0.0.1:8080/streams/cam. By default every frame \
             is received (policy=all: the publisher is slowed down rather than frames dropped); --live takes \
-            the newest frames only. Each file is written under a temporary name and renamed into place, so \
-            a kill at any moment leaves only complete files. Stops at the stream's end message, after \
-            --count frames or --duration seconds, or when the server closes. --resume keeps the files a \
-            previous run wrote and skips their frames, so a restarted receiver carries on without rewriting \
-            or refusing anything. SIGINT or SIGTERM stops it cleanly: frames already received are written, \
-            the connection is closed with 1001, the summary is printed, and the exit status is 130 or 143.
+            the newest frames only. Frames cross the wire as deltas (only the rectangles that changed) \
+            wherever that is smaller and are rebuilt here, so every file is byte for byte the frame \
+            published; --encoding raw takes them whole. Each file is written under a temporary name and \
+            renamed into place, so a kill at any moment leaves only complete files.
+
+            It saves one run of the stream: the first one live while it listens (start receive first, then \
+            send). A frame left from an earlier run (a reused stream name keeps its latest frame) is never \
+            written, and a sender that reconnects and continues its run is followed. It stops cleanly, exit \
+            status 0, when that run ends or a different run starts, after exactly --count frames, after \
+            --duration seconds, or when the server closes; after a failed write nothing more is written. \
+            --resume keeps the files an earlier receiver wrote and skips their frames, so a restarted \
+            receiver carries on without rewriting or refusing anything. SIGINT or SIGTERM stops it cleanly: \
+            frames already received are written, the connection is closed with 1001, the summary is \
+            printed, and the exit status is 130 or 143.
             """
     )
 
@@ -32,7 +40,10 @@ struct ReceiveCommand: AsyncParsableCommand {
     @Option(help: "Folder to write frames into (it must exist).")
     var out = "."
 
-    @Option(name: .shortAndLong, help: "Write one stream to a destination instead of files: - for stdout.")
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "Write the frames to standard output: -o - (stdout only; for files use --out DIR).",
+        valueName: "-"
+    ))
     var output: String?
 
     @Option(help: "File name pattern; %06d is the frame's sequence number. Default: frame-%06d.png (or .rgba).")
@@ -41,14 +52,23 @@ struct ReceiveCommand: AsyncParsableCommand {
     @Option(help: "png or rgba (raw pixels, width*height*4 bytes a frame).")
     var format: FrameWriter.Format = .png
 
+    @Option(help: "delta: only the rectangles that changed cross the wire and each frame is rebuilt here, byte for byte; raw: every frame whole.")
+    var encoding: ViewerEncoding = .delta
+
+    @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate, so the server may compress what pays (deltas, screen content); --no-deflate receives everything as it is.")
+    var deflate = true
+
     @Flag(help: "Live view: take the newest frames (policy=latest) instead of every frame, acknowledging each once written (ack=N, one per writer) so the server sends the newest frame whenever a writer is free.")
     var live = false
 
-    @Option(help: "Stop after this many frames.")
+    @Option(help: "Stop after exactly this many frames written.")
     var count: Int?
 
     @Option(help: "Stop after this many seconds.")
     var duration: Double?
+
+    @Flag(help: "With -o - --format rgba: let frames of a new size follow, which a raw stream cannot mark.")
+    var allowSizeChange = false
 
     @Flag(help: "Replace files that already exist.")
     var overwrite = false
@@ -68,7 +88,8 @@ struct ReceiveCommand: AsyncParsableCommand {
     @OptionGroup var transfer: TransferOptions
 
     func validate() throws {
-        do { _ = try WebSocketURL(url) } catch { throw ValidationError("\(error)") }
+        // An invalid URL or stream name is thrown as it is: one line, exit status 1.
+        _ = try WebSocketURL(url).streamName()
         if let output, output != "-" { throw ValidationError("-o takes - (stdout) only; use --out DIR for files") }
         if let pattern, OutputPattern(pattern) == nil {
             throw ValidationError("--pattern needs exactly one %d or %0Nd and no /, like frame-%06d.png")
@@ -110,8 +131,9 @@ struct ReceiveCommand: AsyncParsableCommand {
         if let filter, let chosen = PNGEncoder.Filter(name: filter) { encoder.filter = chosen }
         return ReceiverConfiguration(
             url: try WebSocketURL(url),
-            client: WebSocketClientConfiguration(token: transfer.token),
+            client: WebSocketClientConfiguration(token: transfer.token, compression: deflate ? .receive : .off),
             policy: live ? .latest : .all,
+            encoding: encoding,
             destination: output == "-" ? .standardOutput : .folder(out),
             format: format,
             pattern: pattern.flatMap(OutputPattern.init),
@@ -120,6 +142,7 @@ struct ReceiveCommand: AsyncParsableCommand {
             encoder: encoder,
             count: count,
             duration: duration.map { .seconds($0) },
+            allowsSizeChange: allowSizeChange,
             acknowledges: live
         )
     }

@@ -13,10 +13,22 @@ struct SendCommand: AsyncParsableCommand {
             URL is a publish endpoint, for example ws://127.0.0.1:8080/streams/cam/publish. INPUT is a PNG \
             file, a folder (its PNGs in natural order: frame2 before frame10), a glob, or - for \
             concatenated PNGs on stdin (ffmpeg -f image2pipe -c:v png -). With --raw --size WxH, stdin \
-            carries raw RGBA frames (ffmpeg -f rawvideo -pix_fmt rgba -). At the end of finite input the \
-            sender says so ({"type":"end"}), closes with 1000 and exits 0. SIGINT or SIGTERM stops it: frames \
-            already handed to the connection are written, the connection closes with 1001 and no end \
-            message (the stream is not complete), and the exit status is 130 or 143.
+            carries raw RGBA frames (ffmpeg -f rawvideo -pix_fmt rgba -). With --delta a frame goes as the \
+            16-pixel tiles that changed since the one before wherever that is smaller, and whole first, \
+            after a size change and after a reconnect. At the end of finite input the \
+            sender says so ({"type":"end"}), closes with 1000 and exits 0; input without a single image is \
+            an error. SIGINT or SIGTERM stops it: frames already handed to the connection are written, the \
+            connection closes with 1001 and no end message (the stream is not complete), and the exit \
+            status is 130 or 143.
+
+            Failures that can heal are retried with a backoff (250 ms doubling to 5 s) for --retry-for \
+            seconds (60 by default) without a successful connection: nothing listening yet, a lost or \
+            reset connection, HTTP 503 (the server's stream limit) or 429, close codes 1001, 1011, 1012 \
+            and 1013. A reconnect continues the same run of the stream (?run=ID), so a receiver keeps \
+            saving, and first resends the frames the lost connection never wrote. Failures that cannot \
+            heal end the sender at once: an invalid URL or stream name, HTTP 400, 401 (token), 403 \
+            (origin) or 404, close codes 1002, 1003, 1007, 1008 (for example a second publisher) and 1009. \
+            Either way the exit status is 1, with one line saying why.
             """
     )
 
@@ -40,7 +52,7 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Read raw RGBA frames from stdin (needs --size).")
     var raw = false
 
-    @Option(help: "Frame size of --raw input, WxH.")
+    @Option(help: "Frame size of --raw input, WxH, both at least 1.")
     var size: String?
 
     @Option(help: "Frames per second; without it, as fast as the connection allows.")
@@ -52,19 +64,35 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "What goes on the wire: rgba (decoded pixels) or png (the files as they are, for slow links).")
     var format: WireFormat = .rgba
 
+    @Flag(help: "Send each frame as a delta of the tiles that changed since the one before, wherever that is smaller (whole first, after a size change and after a reconnect): for screen recordings and still cameras.")
+    var delta = false
+
     @Option(help: "Hand over the next frame only while bufferedAmount is at most this many bytes.")
     var threshold = 8 << 20
 
     @Option(help: "A file that is not a valid PNG: skip it, or stop.")
     var onError: OnError = .stop
 
-    @Flag(help: "Fail when the connection drops instead of reconnecting.")
+    @Flag(help: "Compress every frame with permessage-deflate where the server agrees (serve --deflate on): for slow links and screen content; it costs this side CPU.")
+    var deflate = false
+
+    @Flag(help: "Fail at the first connection failure instead of retrying and reconnecting.")
     var noReconnect = false
+
+    @Option(help: ArgumentHelp(
+        "How long to retry failures that can heal without a successful connection before giving up.",
+        valueName: "seconds"
+    ))
+    var retryFor: Double = 60
 
     @OptionGroup var transfer: TransferOptions
 
     func validate() throws {
         _ = try webSocketURL()
+        if let size, FrameSize(parsing: size) == nil {
+            throw ValidationError("--size \(size) is not a valid size: give WIDTHxHEIGHT, both at least 1, like 1920x1080")
+        }
+        guard raw || size == nil else { throw ValidationError("--size goes with --raw; PNGs carry their own size") }
         if raw {
             guard let size, let frameSize = FrameSize(parsing: size) else {
                 throw ValidationError("--raw needs --size WxH, for example --size 1920x1080")
@@ -84,6 +112,8 @@ struct SendCommand: AsyncParsableCommand {
             throw ValidationError("--loop repeats files only, not stdin or a watched folder")
         }
         if let fps, fps <= 0 { throw ValidationError("--fps must be positive") }
+        if delta, format == .png { throw ValidationError("--delta sends RGBA pixels that changed; it cannot go with --format png") }
+        guard retryFor >= 0, retryFor.isFinite else { throw ValidationError("--retry-for must be 0 or more seconds") }
     }
 
     func run() async throws {
@@ -101,7 +131,7 @@ struct SendCommand: AsyncParsableCommand {
                     switch event {
                     case .progress(let figures): progress.update(figures.description)
                     case .skipped(let error): writeStderr("canvaswire send: skipping \(error)\n")
-                    case .reconnecting(let error, let attempt): writeStderr("canvaswire send: \(error); reconnecting (attempt \(attempt))\n")
+                    case .reconnecting(let retry): report(retry, on: progress)
                     }
                 }
             }
@@ -131,23 +161,34 @@ struct SendCommand: AsyncParsableCommand {
     func makeConfiguration() throws -> SenderConfiguration {
         SenderConfiguration(
             url: try webSocketURL(),
-            client: WebSocketClientConfiguration(token: transfer.token),
+            client: WebSocketClientConfiguration(token: transfer.token, compression: deflate ? .sendAndReceive : .receive),
             wireFormat: format == .png ? .png : .rgba8,
+            deltas: delta,
             framesPerSecond: fps,
             threshold: threshold,
             invalidInput: onError == .skip ? .skip : .stop,
-            reconnects: !noReconnect
+            reconnects: !noReconnect,
+            retryFor: .milliseconds(Int64(retryFor * 1000))
         )
     }
 
-    /// The publish URL; a viewer URL (`/streams/NAME`) is taken to mean that stream's publish endpoint.
-    private func webSocketURL() throws -> WebSocketURL {
-        var parsed: WebSocketURL
-        do {
-            parsed = try WebSocketURL(url)
-        } catch {
-            throw ValidationError("\(error)")
+    /// A lost connection gets one line, so a log shows the gap; every attempt (and the first
+    /// connection's attempts, which end in one error line if they never succeed) shows on the
+    /// progress line only.
+    private func report(_ retry: ReconnectingPublisher.Retry, on progress: ProgressLine) {
+        let left = retry.remaining.components.seconds + (retry.remaining.components.attoseconds > 0 ? 1 : 0)
+        if retry.wasConnected, retry.attempt == 1 {
+            writeStderr("canvaswire send: \(retry.error); reconnecting for up to \(left) s\n")
         }
+        progress.update("\(retry.error); retrying (attempt \(retry.attempt), up to \(left) s more)")
+    }
+
+    /// The publish URL; a viewer URL (`/streams/NAME`) is taken to mean that stream's publish endpoint.
+    /// An invalid URL or stream name is thrown as it is: one line, exit status 1, like every failure
+    /// that cannot heal.
+    private func webSocketURL() throws -> WebSocketURL {
+        var parsed = try WebSocketURL(url)
+        _ = try parsed.streamName()
         let segments = parsed.path.split(separator: "/")
         if segments.count == 2, segments[0] == "streams" {
             parsed.target = parsed.path + "/publish" + parsed.target.dropFirst(parsed.path.count)

@@ -108,6 +108,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Size of the demo stream's frames, WxH.")
     var demoSize = DemoStreamConfiguration().size.description
 
+    @Option(help: "Join a cluster of relay nodes through these NATS servers (nats://HOST:PORT, comma-separated; nats-server needs -js).")
+    var nats: String?
+
+    @Option(help: "This node's name in the cluster: letters, digits, _ and -. Default: the host name and the port.")
+    var nodeName: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -133,6 +139,29 @@ struct ServeCommand: AsyncParsableCommand {
         guard lowWaterMark < highWaterMark else {
             throw ValidationError("--low-water-mark (\(lowWaterMark)) must be below --high-water-mark (\(highWaterMark))")
         }
+        if let nodeName, !ClusterConfiguration.isValidNodeName(nodeName) {
+            throw ValidationError("--node-name must be 1 to 64 letters, digits, _ or -, not \"\(nodeName)\"")
+        }
+        if nodeName != nil, nats == nil {
+            throw ValidationError("--node-name goes with --nats")
+        }
+        if let nats, natsURLs(nats).isEmpty {
+            throw ValidationError("--nats needs at least one nats://HOST:PORT")
+        }
+    }
+
+    private func natsURLs(_ list: String) -> [String] {
+        list.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
+    }
+
+    /// The host name and the port, so that nodes on one machine differ; a random suffix with --port 0.
+    private var defaultNodeName: String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let named = buffer.withUnsafeMutableBytes { gethostname($0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) } == 0
+        let host = named ? String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self) : "node"
+        let safe = String(host.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "-" }.prefix(48))
+        let suffix = port == 0 ? String(UInt32.random(in: .min ... .max), radix: 36) : "\(port)"
+        return "\(safe.isEmpty ? "node" : safe)-\(suffix)"
     }
 
     func run() async throws {
@@ -145,6 +174,9 @@ struct ServeCommand: AsyncParsableCommand {
         let server = CanvasWireServer(configuration: try makeConfiguration(), logger: logger, threads: threads)
         do {
             try await server.start()
+        } catch let error as ClusterError {
+            writeStderr("Error: \(error)\n")
+            throw ExitCode.failure
         } catch {
             // Not a usage error: the message alone, as ArgumentParser prints any other failure.
             writeStderr("Error: cannot listen on \(host):\(port): \(error)\n")
@@ -194,7 +226,8 @@ struct ServeCommand: AsyncParsableCommand {
             closeTimeout: .seconds(closeTimeout),
             deflate: deflate,
             echoEnabled: !noEcho,
-            demoStream: noDemo ? nil : DemoStreamConfiguration(size: FrameSize(parsing: demoSize)!)
+            demoStream: noDemo ? nil : DemoStreamConfiguration(size: FrameSize(parsing: demoSize)!),
+            cluster: nats.map { ClusterConfiguration(natsURLs: natsURLs($0), nodeName: nodeName ?? defaultNodeName) }
         )
     }
 }

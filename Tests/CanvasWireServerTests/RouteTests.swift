@@ -8,6 +8,10 @@ import Testing
         ("/", Route.viewerPage),
         ("/?stream=x", .viewerPage),
         ("/send", .senderPage),
+        ("/canvaswire.js", .script(.canvasWire)),
+        ("/viewer.js?v=2", .script(.viewer)),
+        ("/send.js", .script(.sender)),
+        ("/other.js", .notFound),
         ("/streams", .streamList),
         ("/healthz", .health),
         ("/metrics", .metrics),
@@ -22,6 +26,12 @@ import Testing
     ])
     func routes(uri: String, expected: Route) {
         #expect(Route(RequestTarget(uri)) == expected)
+    }
+
+    @Test(arguments: PageScript.allCases)
+    func everyPageScriptIsServedUnderItsName(_ script: PageScript) {
+        #expect(Route(RequestTarget("/" + script.rawValue)) == .script(script))
+        #expect(String(decoding: script.body, as: UTF8.self).hasPrefix("'use strict';\n// "), "\(script.rawValue) is a documented script")
     }
 
     @Test func queryIsPercentDecoded() {

@@ -33,6 +33,19 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["frame-000000.png"])
     }
 
+    @Test func aStagedFileAppearsOnlyWhenCommittedAndLeavesNothingWhenDropped() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let kept = try AtomicFile.stage([1, 2, 3], at: "\(folder)/kept.bin", durable: false)
+        var dropped: StagedFile? = try AtomicFile.stage([4, 5], at: "\(folder)/dropped.bin", durable: false)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty, "nothing has a name yet")
+        try kept.commit(replacing: false)
+        #expect(contents("\(folder)/kept.bin") == [1, 2, 3] && kept.byteCount == 3)
+        #expect(dropped?.path == "\(folder)/dropped.bin")
+        dropped = nil
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["kept.bin"])
+    }
+
     @Test func aMissingFolderIsNamed() {
         let error = #expect(throws: TransferError.self) {
             try AtomicFile.write([1], to: "/nonexistent-cw-folder/x.png")

@@ -40,7 +40,7 @@ import Testing
         let attempts = Mutex<[Int]>([])
         let sender = Sender(configuration: SenderConfiguration(url: try WebSocketURL(base + "/publish")))
         async let sent = sender.run(FrameSource(items: items, count: 10)) { event in
-            if case .reconnecting(_, let attempt) = event { attempts.withLock { $0.append(attempt) } }
+            if case .reconnecting(let retry) = event { attempts.withLock { $0.append(retry.attempt) } }
         }
 
         let early = try await StreamSubscriber.connect(to: try WebSocketURL(base), policy: .all)
@@ -88,6 +88,30 @@ import Testing
         await server.shutdown()
         #expect(summary?.stopped == true && summary?.frames == 3)
         #expect(!heard.contains { if case .end = $0 { true } else { false } })
+    }
+
+    @Test func aSourceWithoutASingleFrameIsAnErrorAndEndsNoRun() async throws {
+        let (server, port) = try await startServer()
+        let base = "ws://127.0.0.1:\(port)/streams/empty"
+        let viewer = try await StreamSubscriber.connect(to: try WebSocketURL(base), policy: .all)
+        var skipping = SenderConfiguration(url: try WebSocketURL(base + "/publish"))
+        skipping.invalidInput = .skip
+        let error = await #expect(throws: TransferError.self) {
+            _ = try await Sender(configuration: skipping).run(FrameSource(items: AsyncThrowingStream { feed in
+                feed.yield(.png([1, 2, 3], name: "broken.png"))
+                feed.finish()
+            }))
+        }
+        #expect(error?.description == "no images found in the input, so nothing was sent (1 invalid file skipped)")
+        // The publisher left without ending its run, so a receiver waiting for a run keeps waiting.
+        var heard: [StreamEvent] = []
+        for try await event in viewer.events {
+            heard.append(event)
+            if case .publisher(let state) = event, !state.connected { break }
+        }
+        #expect(!heard.contains { if case .end = $0 { true } else { false } })
+        await viewer.connection.close()
+        await server.shutdown()
     }
 
     @Test func invalidInputIsSkippedOrStopsTheSender() async throws {

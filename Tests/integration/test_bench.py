@@ -41,6 +41,33 @@ def test_self_contained_lossless_viewers_verify_every_byte():
     assert run["loadGenerator"]["cpuSeconds"] > 0
 
 
+def test_delta_viewers_of_screen_content_verify_every_byte_for_a_fraction_of_the_wire():
+    # 1280x720: the screen's moving parts keep their size, so smaller frames change a larger share.
+    frames, frame_bytes = 30, 1280 * 720 * 4
+    report = bench("--size", "1280x720", "--frames", str(frames), "--viewers", "2", "--policy", "all",
+                   "--content", "screen", "--encoding", "delta")
+    (run,) = report["runs"]
+    assert (run["content"], run["encoding"]) == ("screen", "delta")
+    for viewer in run["viewers"]:
+        assert viewer["throughput"]["frames"] == frames and viewer["missed"] == 0 and viewer["corruptFrames"] == 0
+        assert viewer["verifiedBytes"] == frames * frame_bytes, "every rebuilt frame is checked whole"
+        wire = viewer["wire"]
+        assert wire["deltaFrames"] == frames - 1, "a whole frame first, then deltas"
+        assert wire["bytesPerFrame"] * frames == pytest.approx(wire["bytes"])
+        assert wire["ratioToRaw"] == pytest.approx(wire["bytes"] / (frames * (32 + frame_bytes)))
+        assert wire["ratioToRaw"] < 0.15, wire
+    aggregate = run["aggregate"]["wire"]
+    assert aggregate["bytes"] == sum(v["wire"]["bytes"] for v in run["viewers"]) and aggregate["ratioToRaw"] < 0.15
+
+
+@pytest.mark.parametrize("content", ["video", "noise"])
+def test_delta_viewers_of_full_motion_get_whole_frames(content):
+    report = bench("--size", "64x48", "--frames", "20", "--content", content, "--encoding", "delta")
+    (viewer,) = report["runs"][0]["viewers"]
+    assert viewer["corruptFrames"] == 0 and viewer["verifiedBytes"] == 20 * 64 * 48 * 4
+    assert viewer["wire"]["deltaFrames"] == 0 and viewer["wire"]["ratioToRaw"] == 1
+
+
 def test_size_list_runs_each_size():
     report = bench("--size", "32x32,16x8", "--frames", "5")
     assert [(run["width"], run["height"]) for run in report["runs"]] == [(32, 32), (16, 8)]
@@ -112,8 +139,9 @@ def tamper_swap_payloads(messages):
     messages[3], messages[4] = a[:32] + b[32:], b[:32] + a[32:]
 
 
+@pytest.mark.parametrize("content", ["generated", "screen"])
 @pytest.mark.parametrize("tamper", [tamper_flip_one_byte, tamper_swap_payloads], ids=["flipped-byte", "swapped-payloads"])
-def test_bench_catches_a_relay_that_alters_payloads(tamper):
+def test_bench_catches_a_relay_that_alters_payloads(tamper, content):
     # A relay that speaks the protocol but alters what it forwards: the bench must notice, or its
     # "verified" column would prove nothing.
     hello = {"type": "hello", "protocol": 1, "stream": "x", "highWaterMark": 1 << 20, "server": "tampering",
@@ -147,7 +175,7 @@ def test_bench_catches_a_relay_that_alters_payloads(tamper):
             port = server.sockets[0].getsockname()[1]
             process = await asyncio.create_subprocess_exec(
                 canvaswire_binary(), "bench", f"ws://127.0.0.1:{port}/streams/x", "--json", "--quiet",
-                "--size", "64x48", "--frames", "8", "--viewers", "1", "--drain-timeout", "10",
+                "--size", "64x48", "--frames", "8", "--viewers", "1", "--drain-timeout", "10", "--content", content,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
             stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
             return process.returncode, stdout.decode(), stderr.decode()

@@ -114,6 +114,14 @@ def test_an_offer_the_rfc_forbids_is_declined(server_factory, offer):
     ws.close()
 
 
+def test_auto_agrees_with_viewers_but_not_publishers(server_factory):
+    server = server_factory("--no-demo")
+    assert "sec-websocket-extensions" not in RawWebSocket(server.ws + "/streams/x/publish", extensions="permessage-deflate").headers
+    assert "sec-websocket-extensions" in RawWebSocket(server.ws + "/streams/x", extensions="permessage-deflate").headers
+    on = server_factory("--no-demo", "--deflate", "on")
+    assert "sec-websocket-extensions" in RawWebSocket(on.ws + "/streams/x/publish", extensions="permessage-deflate").headers
+
+
 def test_deflate_off_never_agrees(server_factory):
     server = server_factory("--no-demo", "--deflate", "off")
     ws = RawWebSocket(server.ws + "/echo", extensions="permessage-deflate")
@@ -149,7 +157,7 @@ def test_a_message_that_is_not_deflate_data_fails_with_1007(server_factory):
 
 @pytest.mark.parametrize("path", ["/echo", "/streams/bomb/publish"])
 def test_a_deflate_bomb_is_refused_at_the_limit_without_inflating_it(server_factory, path):
-    server = server_factory("--no-demo", "--max-payload", str(1 << 20))
+    server = server_factory("--no-demo", "--max-payload", str(1 << 20), "--deflate", "on")  # on: publishers too
     before = server.rss_bytes()
     bomb = deflate(b"\x00" * (256 << 20), 15)  # 256 MiB of zeros in about 250 KB
     assert len(bomb) < 300_000

@@ -15,8 +15,11 @@ import time
 
 import pytest
 import websockets
+from websockets.asyncio.server import serve
+from websockets.sync.client import connect as sync_connect
 
-from cw import expected_pattern, parse_frame, wait_for_viewers
+from cw import expected_pattern, make_frame, parse_frame, wait_for_viewers
+from deltas import delta_message, sparse_frames
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -163,3 +166,73 @@ def test_samples_stay_short():
     for path in [*SAMPLES.glob("python/*.py"), *SAMPLES.glob("node/*.js")]:
         lines = path.read_text().count("\n")
         assert lines < 90, f"{path.relative_to(ROOT)} has {lines} lines"
+
+
+# --- delta viewers ---------------------------------------------------------------------------------
+
+def delta_viewer_command(kind: str, url: str, out_dir: pathlib.Path, count: int):
+    if kind == "python":
+        return [sys.executable, str(SAMPLES / "python" / "delta_viewer.py"), url, str(out_dir), str(count)]
+    return [node(), str(SAMPLES / "node" / "delta_viewer.js"), url, str(out_dir), str(count)]
+
+
+@pytest.mark.parametrize("viewer", ["python", "node"])
+def test_delta_viewer_samples_rebuild_every_frame_from_deltas(server_factory, tmp_path, viewer):
+    """A publisher sends frames that change a little each time, with a size change midway; the sample
+    asks for encoding=delta, gets a whole frame first and after the size change and deltas in between,
+    and saves every frame exactly as it was published."""
+    server = server_factory("--no-demo")
+    stream, out_dir = f"delta-{viewer}", tmp_path / "frames"
+    published = [(96, 64, f) for f in sparse_frames(96, 64, 6)] + [(80, 48, f) for f in sparse_frames(80, 48, 4)]
+    viewing = subprocess.Popen(
+        delta_viewer_command(viewer, f"{server.ws}/streams/{stream}?policy=all", out_dir, 0),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=node_env())
+    try:
+        wait_for_viewers(server.url, stream, 1)
+        with sync_connect(f"{server.ws}/streams/{stream}/publish", open_timeout=10, close_timeout=5) as publisher:
+            assert json.loads(publisher.recv(timeout=10))["role"] == "publisher"
+            for sequence, (width, height, frame) in enumerate(published):
+                publisher.send(make_frame(width, height, sequence, frame))
+            publisher.send(json.dumps({"type": "end", "lastSequence": len(published) - 1}))
+        out = finish(viewing, f"{viewer} delta viewer")
+    finally:
+        if viewing.poll() is None:
+            viewing.kill()
+            viewing.wait()
+    names = [f"{n:06d}_{w}x{h}.rgba" for n, (w, h, _) in enumerate(published)]
+    assert sorted(path.name for path in out_dir.iterdir()) == names
+    for name, (_, _, frame) in zip(names, published):
+        assert (out_dir / name).read_bytes() == frame, f"{name} differs from the frame published"
+    how = [line.split("(", 1)[1] for line in out.splitlines() if line.startswith("saved")]
+    assert [h.startswith("full,") for h in how] == [n in (0, 6) for n in range(len(published))], how
+
+
+@pytest.mark.parametrize("viewer", ["python", "node"])
+def test_delta_viewer_samples_close_with_1008_on_a_delta_without_its_frame(tmp_path, viewer):
+    """A server that sends a delta first: the sample says why (close 1008) and exits non-zero."""
+    hello = {"type": "hello", "protocol": 1, "role": "viewer", "stream": "x", "policy": "all", "encoding": "delta",
+             "highWaterMark": 1 << 20, "server": "scripted",
+             "limits": {"maxWidth": 4096, "maxHeight": 4096, "maxPayloadBytes": 1 << 26}}
+    seen = {}
+
+    async def handler(ws):
+        seen["path"] = ws.request.path
+        await ws.send(json.dumps(hello))
+        await ws.send(delta_message([(0, 0, 1, 1)], bytes(4 * 4 * 4), 4, 4, sequence=0))
+        await ws.wait_closed()
+        seen["code"] = ws.close_code
+
+    async def scenario():
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            process = await asyncio.create_subprocess_exec(
+                *delta_viewer_command(viewer, f"ws://127.0.0.1:{port}/streams/x?policy=all", tmp_path, 0),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=node_env())
+            out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+            return process.returncode, err.decode()
+
+    returncode, err = asyncio.run(scenario())
+    assert returncode != 0
+    assert "a delta came before any whole frame of its size" in err, err
+    assert seen == {"path": "/streams/x?policy=all&encoding=delta", "code": 1008}
+    assert list(tmp_path.iterdir()) == [], "nothing is saved from a delta that cannot be applied"

@@ -11,8 +11,11 @@ import time
 
 import pytest
 from PIL import Image
+from websockets.sync.client import connect as sync_connect
 
 from conftest import Server, canvaswire_binary
+from cw import make_frame
+from deltas import sparse_frames
 
 
 def make_images(folder: pathlib.Path, count: int = 12) -> list[bytes]:
@@ -269,3 +272,71 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
     finally:
         sender.kill()
         first.stop()
+
+
+@pytest.mark.parametrize("receive_deflate", ["--deflate", "--no-deflate"])
+def test_send_deflate_and_receive_with_or_without_it_keep_every_pixel(server_factory, tmp_path, receive_deflate):
+    """`send --deflate` compresses its frames (the server agrees with publishers under --deflate on);
+    `receive` offers deflate unless told not to; either way the files are exact."""
+    server = server_factory("--no-demo", "--deflate", "on")
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir(), out.mkdir()
+    expected = make_images(source, count=6)
+    receiver = start_receiver(server, out, receive_deflate)
+    sent = send(server, str(source), "--deflate")
+    summary = finish(receiver)
+    assert sent["frames"] == summary["frames"] == len(expected)
+    assert [decoded(f) for f in sorted(out.iterdir())] == expected
+
+
+@pytest.mark.parametrize("encoding", ["delta", "raw"])
+def test_receive_takes_deltas_by_default_and_writes_every_frame_byte_for_byte(server_factory, tmp_path, encoding):
+    """Frames that change a little: by default only what changed crosses the wire and receive rebuilds
+    each frame; --encoding raw takes them whole. The files are exactly the frames published either way."""
+    server = server_factory("--no-demo")
+    out = tmp_path / "out"
+    out.mkdir()
+    frames = sparse_frames(96, 64, 8)
+    receiver = start_receiver(server, out, "--format", "rgba", "--no-deflate", *(["--encoding", "raw"] if encoding == "raw" else []))
+    with sync_connect(server.ws + "/streams/e2e/publish", open_timeout=10, close_timeout=5) as publisher:
+        assert json.loads(publisher.recv(timeout=10))["role"] == "publisher"
+        for sequence, frame in enumerate(frames):
+            publisher.send(make_frame(96, 64, sequence, frame))
+        publisher.send(json.dumps({"type": "end", "lastSequence": len(frames) - 1}))
+    summary = finish(receiver)
+    assert summary["frames"] == len(frames) and summary["ended"]
+    assert [path.read_bytes() for path in sorted(out.iterdir())] == frames
+    whole = len(frames) * (32 + 96 * 64 * 4)
+    if encoding == "delta":
+        assert summary["deltaFrames"] == len(frames) - 1 and summary["wireBytes"] < whole / 4, summary
+    else:
+        assert summary["deltaFrames"] == 0 and summary["wireBytes"] == whole, summary
+
+
+def test_send_delta_sends_what_changed_and_every_viewer_gets_every_pixel(server_factory, tmp_path):
+    """`send --delta`: the first frame and the one after a size change go whole, the others as the
+    tiles that changed; the server applies them, so a raw receiver writes exactly the files sent."""
+    server = server_factory("--no-demo")
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir(), out.mkdir()
+    frames = sparse_frames(96, 64, 6) + sparse_frames(64, 48, 4)
+    for index, frame in enumerate(frames):
+        width, height = (96, 64) if index < 6 else (64, 48)
+        Image.frombytes("RGBA", (width, height), frame).save(source / f"frame{index}.png")
+    receiver = start_receiver(server, out, "--encoding", "raw", "--format", "rgba")
+    sent = send(server, str(source), "--delta")
+    summary = finish(receiver)
+    assert sent["frames"] == summary["frames"] == len(frames)
+    assert sent["deltaFrames"] == len(frames) - 2, sent
+    assert sent["bytes"] < (6 * 96 * 64 * 4 + 4 * 64 * 48 * 4) / 2, sent
+    assert [path.read_bytes() for path in sorted(out.iterdir())] == frames
+
+
+def test_send_delta_with_png_on_the_wire_is_refused_at_once(server_factory):
+    server = server_factory("--no-demo")
+    result = subprocess.run(
+        [canvaswire_binary(), "send", server.ws + "/streams/e2e/publish", "-", "--delta", "--format", "png"],
+        input=b"", capture_output=True, text=False, timeout=30,
+    )
+    assert result.returncode != 0
+    assert b"--delta" in result.stderr and b"--format png" in result.stderr

@@ -46,7 +46,9 @@ def test_http_endpoints(server):
     status, headers, body = http_get(server.url + "/")
     assert status == 200 and b"<canvas" in body and headers["content-type"].startswith("text/html")
     status, _, body = http_get(server.url + "/send")
-    assert status == 200 and b"getImageData" in body
+    assert status == 200 and b'src="send.js"' in body
+    status, _, body = http_get(server.url + "/frame-source.js")
+    assert status == 200 and b"getImageData" in body, "the sender page's scripts are served beside it"
     status, _, body = http_get(server.url + "/streams")
     streams = json.loads(body)["streams"]
     assert [s["name"] for s in streams] == ["demo"]

@@ -49,13 +49,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchec
             send(.ok, body: PackageResources.index_html, contentType: "text/html; charset=utf-8", head: head, context: context)
         case .senderPage:
             send(.ok, body: PackageResources.send_html, contentType: "text/html; charset=utf-8", head: head, context: context)
+        case .script(let script):
+            send(.ok, body: script.body, contentType: "text/javascript; charset=utf-8", head: head, context: context)
         case .health:
             send(.ok, text: "ok\n", head: head, context: context)
         case .streamList:
-            let body = StreamList(streams: server.registry.all.map { $0.snapshot() })
-            let json = (try? JSONEncoder().encode(body)).map(Array.init) ?? Array("{}".utf8)
-            send(.ok, body: json, contentType: "application/json", head: head, context: context)
+            streamList(head: head, context: context)
         case .metrics:
+            server.cluster?.recordMetrics()
             let exposition = server.metrics.exposition(streams: server.registry.all)
             send(.ok, body: exposition, contentType: "text/plain; version=0.0.4", head: head, context: context)
         case .latestPNG(let name):
@@ -75,9 +76,47 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchec
         }
     }
 
-    /// PNG encoding of a large frame takes milliseconds, so it runs on the thread pool, not the event loop.
+    /// In a cluster the list also names this node and every stream of the cluster with the node that
+    /// holds it, read from the claims bucket (a few milliseconds, off the event loop's critical path).
+    private func streamList(head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let local = server.registry.all.map { $0.snapshot() }
+        guard let cluster = server.cluster else {
+            return send(StreamList(streams: local), head: head, context: context)
+        }
+        let promise = context.eventLoop.makePromise(of: [ClusterStreamEntry].self)
+        promise.completeWithTask {
+            try await cluster.clusterStreams().map { ClusterStreamEntry(name: $0.name.rawValue, claim: $0.claim) }
+        }
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            var list = StreamList(streams: local, node: cluster.nodeName)
+            switch result {
+            case .success(let streams): list.cluster = streams
+            case .failure(let error): list.clusterError = "\(error)"
+            }
+            self.send(list, head: head, context: context)
+        }
+    }
+
+    private func send(_ list: StreamList, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let json = (try? JSONEncoder().encode(list)).map(Array.init) ?? Array("{}".utf8)
+        send(.ok, body: json, contentType: "application/json", head: head, context: context)
+    }
+
+    /// In a cluster the frame may come from the node that holds the stream (``ClusterNode/latestFrame(_:)``).
     private func latestPNG(_ name: StreamName, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard let frame = server.registry.existingStream(named: name)?.latestFrame else {
+        guard let cluster = server.cluster else {
+            return latestPNG(server.registry.existingStream(named: name)?.latestFrame, name, head: head, context: context)
+        }
+        let promise = context.eventLoop.makePromise(of: Frame?.self)
+        promise.completeWithTask { await cluster.latestFrame(name) }
+        promise.futureResult.assumeIsolated().whenSuccess { frame in
+            self.latestPNG(frame, name, head: head, context: context)
+        }
+    }
+
+    /// PNG encoding of a large frame takes milliseconds, so it runs on the thread pool, not the event loop.
+    private func latestPNG(_ frame: Frame?, _ name: StreamName, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard let frame else {
             return send(.notFound, text: "stream \"\(name)\" has no frame yet\n", head: head, context: context)
         }
         let encoded = NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { () throws -> [UInt8] in
@@ -129,5 +168,29 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchec
 
 /// The `GET /streams` document.
 struct StreamList: Encodable {
+    /// This server's streams, with their connections.
     var streams: [StreamSnapshot]
+    /// In a cluster: this node's name.
+    var node: String?
+    /// In a cluster: every stream the cluster knows, and the node that holds each.
+    var cluster: [ClusterStreamEntry]?
+    /// In a cluster: why ``cluster`` could not be read (NATS unreachable).
+    var clusterError: String?
+}
+
+/// One stream of the cluster as `GET /streams` lists it.
+struct ClusterStreamEntry: Encodable {
+    var name: String
+    /// The node that holds the stream: its publisher's, or the last one's while none is connected.
+    var node: String
+    /// Whether a publisher is connected there.
+    var publisher: Bool
+    var run: String?
+
+    init(name: String, claim: StreamClaim) {
+        self.name = name
+        self.node = claim.node
+        self.publisher = claim.publisher
+        self.run = claim.run
+    }
 }

@@ -4,6 +4,8 @@ import CanvasWireCore
 enum Route: Equatable, Sendable {
     case viewerPage
     case senderPage
+    /// A script the pages load, at `/NAME.js`.
+    case script(PageScript)
     case streamList
     case latestPNG(StreamName)
     case health
@@ -27,7 +29,7 @@ enum Route: Equatable, Sendable {
             case "metrics": self = .metrics
             case "echo": self = .echo
             case "index.html": self = .viewerPage
-            default: self = .notFound
+            default: self = PageScript(rawValue: String(segments[0])).map(Route.script) ?? .notFound
             }
         case 2, 3:
             guard segments[0] == "streams" else {

@@ -80,14 +80,15 @@ final class RelayStream: Sendable {
     // MARK: Publisher
 
     /// Makes `publisher` the stream's only publisher, continuing run `continuing` if that is the
-    /// stream's interrupted current run and starting a new run otherwise. Returns the run, or `nil` if
-    /// another publisher is attached.
-    func attach(publisher: any RelayPublisher, continuing: String?) -> (run: String, continued: Bool)? {
+    /// stream's interrupted current run and starting a new run otherwise, called `runID` when given
+    /// (a cluster node takes the run of the node that holds the publisher). Returns the run, or `nil`
+    /// if another publisher is attached.
+    func attach(publisher: any RelayPublisher, continuing: String?, runID: String? = nil) -> (run: String, continued: Bool)? {
         let attached: (run: String, continued: Bool, message: ControlMessage, viewers: [any RelayViewer], paused: Bool)? =
             state.withLock { state in
                 guard state.publisher == nil else { return nil }
                 state.publisher = publisher
-                let (run, continued) = state.runs.publisherAttached(continuing: continuing, newID: makeRunID)
+                let (run, continued) = state.runs.publisherAttached(continuing: continuing, newID: { runID ?? makeRunID() })
                 if !continued { state.nextStampedSequence = 0 }
                 let message = ControlMessage.publisher(state.runs.publisherMessage(connected: true, continued: continued))
                 return (run, continued, message, Array(state.viewers.values), !state.stalledViewers.isEmpty)
@@ -154,6 +155,16 @@ final class RelayStream: Sendable {
         metrics.framesIn.increment()
         metrics.bytesIn.increment(by: Int64(frame.message.readableBytes))
         for viewer in viewers { viewer.deliver(frame) }
+    }
+
+    /// Keeps `frame` as the latest, from run `run`, without sending it to anyone: a cluster node
+    /// that starts viewing a stream elsewhere learns its latest frame, which late viewers and
+    /// `latest.png` get here too, but which is no news to the viewers already here when its run is over.
+    func adoptLatest(_ frame: Frame, run: String?) {
+        state.withLock { state in
+            state.latest = frame
+            state.runs.frameAdopted(run: run)
+        }
     }
 
     /// Ends the current run and tells every viewer the finite stream is complete.

@@ -38,6 +38,11 @@ struct StreamRuns {
         latestFrameRun = current?.id
     }
 
+    /// The retained frame came from run `run` elsewhere (a cluster node's snapshot).
+    mutating func frameAdopted(run: String?) {
+        latestFrameRun = run
+    }
+
     /// The state of the retained frame's run: a run that is no longer the current one has ended.
     var latestFrameRunState: RunState? {
         guard let latestFrameRun else { return nil }

@@ -21,6 +21,11 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
     private var message: MessageAssembly?
     private var lastPublishedSequence: UInt64?
     private var attached = false
+    /// In a cluster: frames that arrived while the cluster was deciding whether this publisher may
+    /// publish (reading stops at once, but what was read already is kept), and whether it holds
+    /// the stream's claim.
+    private var heldUntilClaimed: [Frame]?
+    private var claimed = false
     /// The size of the last full RGBA8 frame this connection published: what a delta may apply to.
     private var fullFrameSize: FrameSize?
     private var deltaDecoder: DeltaDecoder?
@@ -49,6 +54,32 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
             return endpoint.close(code: 1013, reason: server.tooManyStreams)
         }
         self.stream = stream
+        guard let cluster = server.cluster else { return attach(to: stream, endpoint: endpoint) }
+        // One publisher cluster-wide: nothing is read from this one until the cluster agrees.
+        endpoint.setReading(false)
+        heldUntilClaimed = []
+        let token = ClaimToken(self) { [eventLoop] reason in
+            eventLoop.execute { self.endpoint?.close(code: 1008, reason: reason) }
+        }
+        cluster.claim(name, token: token, on: eventLoop).assumeIsolated().whenComplete { result in
+            guard let endpoint = self.endpoint else {
+                if case .success = result { cluster.release(self.name, holder: self) }
+                return
+            }
+            switch result {
+            case .success:
+                self.claimed = true
+                self.attach(to: stream, endpoint: endpoint)
+                endpoint.setReading(stream.publisherMayRead)
+            case .failure(let error):
+                let error = error as? ClusterError ?? .unreachable(stream: self.name.rawValue, reason: "\(error)")
+                self.logger.notice("publisher refused by the cluster: \(error)")
+                endpoint.close(code: error.closeCode, reason: error.closeReason)
+            }
+        }
+    }
+
+    private func attach(to stream: RelayStream, endpoint: WebSocketEndpointHandler) {
         guard let (run, continued) = stream.attach(publisher: self, continuing: continuing) else {
             return endpoint.close(code: 1008, reason: "stream \"\(name)\" already has a publisher")
         }
@@ -56,11 +87,15 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         logger.info("publisher connected", metadata: ["stream": "\(name)", "run": "\(run)", "continued": "\(continued)"])
         let hello = server.hello(stream: stream, size: stream.latestFrame?.header.size, run: (run, .live), policy: nil)
         endpoint.send(.hello(hello))
+        let held = heldUntilClaimed ?? []
+        heldUntilClaimed = nil
+        held.forEach(publish)
     }
 
     func webSocketDidClose(_ endpoint: WebSocketEndpointHandler, peerClose: ClosePayload?, wasClean: Bool) {
         if let stream {
             if attached { stream.detach(publisher: self) }
+            if claimed { server.cluster?.release(name, holder: self) }
             server.registry.checkIn(stream)
         }
         server.metrics.connectionClosed(role: .publisher)
@@ -177,7 +212,10 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
     }
 
     private func publish(_ frame: Frame) {
-        guard let stream, attached else { return }
+        guard let stream, attached else {
+            heldUntilClaimed?.append(frame)
+            return
+        }
         lastPublishedSequence = frame.header.sequence
         counters.countSentFrame()
         stream.publish(frame)

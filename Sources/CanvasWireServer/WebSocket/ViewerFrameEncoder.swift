@@ -58,7 +58,7 @@ struct ViewerFrameEncoder {
         _ deflaters: DeflaterPool, _ allocator: ByteBufferAllocator
     ) -> Message {
         let isDelta = kind != .full
-        guard let windowBits = compressionWindowBits, advisor.shouldCompress(bytes: message.readableBytes, isDelta: isDelta),
+        guard let windowBits = compressionWindowBits, advisor.shouldCompress(message, isDelta: isDelta, windowBits: windowBits, deflaters: deflaters),
             let compressed = frame.variants.message(.init(kind: kind, windowBits: windowBits), make: {
                 let compressed = deflaters.withDeflater(windowBits: windowBits) { try? $0.compress(message, allocator: allocator) }
                 guard let compressed = compressed ?? nil else { return nil }

@@ -59,6 +59,7 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
         self.stream = stream
         encoder = ViewerFrameEncoder(encoding: encoding, compressionWindowBits: endpoint.compressionWindowBits)
         let welcome = stream.attach(viewer: self)
+        server.cluster?.viewerAttached(self, to: stream)
         logger.info("viewer connected", metadata: ["stream": "\(name)", "policy": "\(policy)"])
         // The hello describes the latest frame, which follows it; the publisher message then names
         // the current run, to which every later frame belongs (docs/PROTOCOL.md, "Runs").
@@ -76,6 +77,7 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
         stallTimer?.cancel()
         if let stream {
             stream.detach(viewer: self)
+            server.cluster?.viewerDetached(self, from: stream)
             server.registry.checkIn(stream)
         }
         server.metrics.connectionClosed(role: .viewer)
@@ -120,6 +122,12 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
             session.outbox.offer(message)
             session.pump()
         }
+    }
+
+    /// Closes the connection from any event loop: a cluster node closes its lossless viewers when
+    /// frames were lost between nodes, rather than let them skip one.
+    func disconnect(code: UInt16, reason: String) {
+        onLoop { $0.endpoint?.close(code: code, reason: reason) }
     }
 
     private func onLoop(_ body: @escaping @Sendable (ViewerSession) -> Void) {

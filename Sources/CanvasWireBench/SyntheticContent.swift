@@ -1,7 +1,8 @@
-import CanvasWireCore
+public import CanvasWireCore
 
 /// Deterministic RGBA8 frames for delta benchmarks: frame `n` depends only on `n`, the kind and the
-/// size, so any receiver can rebuild what it should have got and compare.
+/// size, so any receiver can rebuild what it should have got and compare. `canvaswire bench
+/// --content` publishes them; the codec benchmark (`tools/bench/delta`) measures the codec on them.
 ///
 /// - `screen`: a static desktop with windows, a terminal in which three characters are typed per
 ///   frame, a scrolling chart and a moving mouse cursor: 2.4 % of 16-pixel tiles (2.9 % of 32-pixel
@@ -12,17 +13,19 @@ import CanvasWireCore
 ///
 /// Frames are built from a base image made once, plus the regions that move: a 1080p frame takes
 /// 0.19 ms (screen), 0.25 ms (video) and 1.0 ms (noise) to render (`tools/bench/delta`).
-struct SyntheticContent {
-    enum Kind: String, CaseIterable {
+public struct SyntheticContent: Sendable {
+    /// What the frames show.
+    public enum Kind: String, Sendable, CaseIterable {
         case screen, video, noise
     }
 
-    let kind: Kind
-    let size: FrameSize
+    public let kind: Kind
+    public let size: FrameSize
     /// The desktop (`screen`) or the texture (`video`); empty for `noise`.
     private let base: [UInt8]
 
-    init(kind: Kind, size: FrameSize) {
+    /// Prepares the content's base image (a desktop or a texture) for frames of `size`.
+    public init(kind: Kind, size: FrameSize) {
         self.kind = kind
         self.size = size
         switch kind {
@@ -33,7 +36,7 @@ struct SyntheticContent {
     }
 
     /// Writes frame `n` into `pixels`, `width*height*4` bytes.
-    func render(frame n: Int, into pixels: UnsafeMutableRawBufferPointer) {
+    public func render(frame n: Int, into pixels: UnsafeMutableRawBufferPointer) {
         precondition(pixels.count == size.rgbaByteCount, "buffer does not match \(size)")
         switch kind {
         case .screen: renderScreen(n, into: pixels)
