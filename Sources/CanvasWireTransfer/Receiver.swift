@@ -93,8 +93,9 @@ public final class Receiver: Sendable {
                     consume: { item in
                         switch item {
                         case .frame(let output, let sequence, let arrived):
-                            // Every frame is acknowledged once it is done with, saved or not (a
-                            // leftover of the run before, a kept file), or the server stops sending.
+                            // Its writer has encoded and staged it, so one is free: acknowledge it,
+                            // whether it is then saved or not (a leftover of the run before, a kept
+                            // file), or the server stops sending.
                             try await subscriber.acknowledge(sequence: sequence)
                             wire.bytes += arrived.wireBytes
                             if arrived.wireFormat == .rgba8Delta { wire.deltaFrames += 1 }
