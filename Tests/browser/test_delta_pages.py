@@ -15,6 +15,7 @@ import contextlib
 import json
 import pathlib
 import threading
+import urllib.request
 
 import pytest
 from websockets.sync.client import connect as sync_connect
@@ -217,3 +218,45 @@ def test_sample_viewer_html_applies_deltas(server_factory, driver):
             expected = f"{stream}: 64×48 frame {sequence}" + (" (delta)" if sequence else "")
             wait_until(lambda: status() == expected, WAIT, message=f"status {expected!r} (last {status()!r})")
             assert canvas_pixels(driver, "view") == (64, 48, frame), f"frame {sequence}"
+
+
+# --- permessage-deflate (RFC 7692) as Chromium negotiates it --------------------------------------
+
+def test_pages_agree_to_permessage_deflate_and_keep_every_pixel(server_factory, driver):
+    """Chromium always offers permessage-deflate; with `serve --deflate on` the server agrees with the
+    viewer page and the sender page alike, compresses every frame to the viewer, inflates what the
+    sender page compressed, and every pixel arrives as it was."""
+    server = server_factory("--no-demo", "--deflate", "on")
+    stream, width, height, count = "deflated", 96, 64, 12
+    published = sparse_frames(width, height, 5)
+    with publisher_connection(server, stream) as publisher:
+        driver.get(f"{server.url}/?stream={stream}")
+        wait_for_stats(driver, lambda s: s["readyState"] == "OPEN", "the viewer page to connect")
+        for sequence, frame in enumerate(published):
+            publisher.send(make_frame(width, height, sequence, frame))
+            wait_until_drawn(driver, sequence, width, height, frame)
+        stats = page_stats(driver)
+        assert stats["extensions"].startswith("permessage-deflate"), stats["extensions"]
+        assert "server_no_context_takeover" in stats["extensions"]
+        assert driver.execute_script("return document.getElementById('h-compression').textContent") == "permessage-deflate"
+    metrics = urllib.request.urlopen(server.url + "/metrics", timeout=10).read().decode()
+    compressed = [line for line in metrics.splitlines()
+                  if line.startswith("canvaswire_messages_compressed_total") and f'stream="{stream}"' in line]
+    assert compressed and float(compressed[0].split()[-1]) >= len(published), compressed
+
+    # The sender page: its compressed frames are inflated into exactly the documented pattern.
+    stream = "deflated-sender"
+    with sync_connect(f"{server.ws}/streams/{stream}?policy=all", max_size=None, open_timeout=10,
+                      compression=None) as viewer:
+        assert json.loads(viewer.recv(timeout=10))["role"] == "viewer"
+        driver.get(f"{server.url}/send?stream={stream}&size={width}x{height}&mode=v1&fps=0&autostart=1&frames={count}")
+        frames = []
+        while True:
+            message = viewer.recv(timeout=WAIT)
+            if isinstance(message, bytes):
+                frames.append(parse_frame(message))
+            elif json.loads(message)["type"] == "end":
+                break
+    assert [f["payload"] for f in frames] == [expected_pattern(width, height, n) for n in range(count)]
+    sender = wait_for_stats(driver, lambda s: s["readyState"] == "CLOSED", "the sender to close")
+    assert sender["extensions"].startswith("permessage-deflate"), sender["extensions"]

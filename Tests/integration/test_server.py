@@ -46,9 +46,11 @@ def test_http_endpoints(server):
     status, headers, body = http_get(server.url + "/")
     assert status == 200 and b"<canvas" in body and headers["content-type"].startswith("text/html")
     status, _, body = http_get(server.url + "/send")
-    assert status == 200 and b'src="send.js"' in body
+    assert status == 200 and b'<script src="send.js">' in body
+    status, headers, body = http_get(server.url + "/send.js")
+    assert status == 200 and b"bufferedAmount" in body and "javascript" in headers["content-type"]
     status, _, body = http_get(server.url + "/frame-source.js")
-    assert status == 200 and b"getImageData" in body, "the sender page's scripts are served beside it"
+    assert status == 200 and b"getImageData" in body
     status, _, body = http_get(server.url + "/streams")
     streams = json.loads(body)["streams"]
     assert [s["name"] for s in streams] == ["demo"]

@@ -34,6 +34,7 @@ const stats = {
   lastSequence: null, closeCode: null, closeReason: null, wasClean: null, endSent: false, hello: null, lastError: null,
   deltaFrames: 0,          // frames sent as deltas (mode delta)
   bytesPerFrame: null,     // bytes sent per frame over the last second
+  extensions: null,        // the WebSocket's agreed extensions ("permessage-deflate; ..." or "")
 };
 
 let ws = null;
@@ -233,6 +234,7 @@ function start() {
   socket.onopen = () => {
     if (socket !== ws) return;
     setReadyState(socket.readyState);
+    stats.extensions = socket.extensions;
     banner('publishing "' + stream + '" (' + config.mode + ', ' + config.w + '×' + config.h + ')', 'ok');
     if (stats.running) {
       nextAt = performance.now();

@@ -40,6 +40,7 @@ const stats = {
   rectanglesDrawn: 0,      // putImageData calls for delta rectangles
   bytesPerFrame: null,     // bytes on the wire per frame over the last second
   ofFullFrame: null,       // bytesPerFrame over a whole frame's message (32 + width*height*4)
+  extensions: null,        // the WebSocket's agreed extensions ("permessage-deflate; ..." or "")
 };
 
 let ws = null;                 // the current WebSocket
@@ -69,7 +70,7 @@ function resetStats(name) {
     lastSequence: null, lastDrawnSequence: null, lastCaptureMicros: null, format: null,
     width: null, height: null, closeCode: null, closeReason: null, wasClean: null, reconnects: 0,
     reconnectInMs: null, publisher: null, ended: false, endSequence: null, hello: null, encoding: null,
-    deltaFrames: 0, rectanglesDrawn: 0, bytesPerFrame: null, ofFullFrame: null,
+    deltaFrames: 0, rectanglesDrawn: 0, bytesPerFrame: null, ofFullFrame: null, extensions: null,
   });
   droppedBefore = 0;
   recent.length = 0;
@@ -114,6 +115,7 @@ function connect() {
     if (socket !== ws) return;
     setReadyState(socket.readyState);
     backoffMs = BACKOFF_MIN_MS;
+    stats.extensions = socket.extensions;
     banner('connected to stream "' + name + '", waiting for frames…', 'ok');
     log('open ' + stats.url);
     render();
@@ -342,6 +344,7 @@ function render() {
   const limits = (h && typeof h.limits === 'object' && h.limits) || {};
   text('h-policy', h && h.policy);
   text('h-encoding', stats.encoding);
+  text('h-compression', stats.extensions ? stats.extensions.split(';')[0] : (stats.extensions === '' ? 'none' : null));
   text('h-maxsize', limits.maxWidth != null ? limits.maxWidth + ' × ' + limits.maxHeight : null);
   text('h-maxpayload', limits.maxPayloadBytes != null ? CanvasWire.fmtBytes(Number(limits.maxPayloadBytes)) : null);
   text('h-hwm', h && h.highWaterMark != null ? CanvasWire.fmtBytes(Number(h.highWaterMark)) : null);
