@@ -13,21 +13,22 @@ public struct ViewerSocketOptions: Sendable, Equatable {
     /// `TCP_NOTSENT_LOWAT` in bytes: the most a viewer's socket holds that it has not sent yet. `nil`
     /// leaves the kernel's default (`net.ipv4.tcp_notsent_lowat`, unlimited unless changed).
     ///
-    /// 2 MiB by default, chosen with tools/bench/loadgen.js on 2 cores (one event loop, high-water mark
-    /// 2 MiB, 2 runs each, aggregate MB/s of 10 viewers of 640x360 frames / p99 ms / lag p50 ms of a
-    /// viewer that reads 10 of 30 frames a second): unlimited 5,013-5,591 / 33-98 / 840; 2 MiB
-    /// 4,644-6,190 / 23-81 / 525-635; 1 MiB (hwm 1 MiB) 4,712-5,677 / 36-92 / 481-511; 512 KiB (hwm
-    /// 1 MiB) 3,628-3,700 / 27-29 / 418; 128 KiB (hwm 512 KiB) 3,247-3,408 / 106-121 / 302-306. Below
-    /// the size of a frame (921,632 bytes) every frame takes several writes, each waiting for the
-    /// socket to drain first, and throughput falls by a third; above it the lag a viewer without acks
-    /// sees grows with it. 1080p (8 MB frames, one viewer) moved within noise: 1,784-2,179 MB/s at
-    /// 2 MiB, 2,233-2,271 unlimited.
+    /// 2 MiB by default, with the 2 MiB high-water mark: measured with tools/bench/serve-ab (release
+    /// build, 2 cores, variants interleaved, 2 runs each; docs/BENCHMARKS.md, issue 17), against the
+    /// kernel's unlimited default a viewer that reads 10 of 30 640x360 frames a second without acks
+    /// lags 482-631 ms instead of 736-837 (p50), 10 unpaced viewers get 5,826-6,322 MB/s instead of
+    /// 5,022-5,663, and one 1080p viewer 2,311-2,327 against 2,265-2,392 (no change). 256 KiB, below
+    /// a 640x360 frame (921,632 bytes), makes every frame take several writes, each waiting for the
+    /// socket to drain first: 10 viewers 3,676-4,160 MB/s, one 1080p viewer 2,049-2,066, and no
+    /// lower lag (520-621 ms). 1 MiB with a 1 MiB high-water mark lagged less (326-432 ms) and
+    /// peaked lower (32-33 MB against 38-47 with 10 viewers) at a 1080p cost of 3-6% (2,195-2,273
+    /// MB/s); two noisy runs were not enough to move the high-water mark for every viewer with it.
     public var notSentLowWaterMark: Int?
     /// `SO_SNDBUF` in bytes (Linux doubles it for its bookkeeping and caps it at `net.core.wmem_max`).
-    /// `nil`, the default, leaves send-buffer autotuning on: with `TCP_NOTSENT_LOWAT` in place a cap
-    /// did not pay (512 KiB low-water mark, same runs as above: 1 MiB send buffer 3,381-3,748 MB/s
-    /// and 419 ms of lag, none 3,628-3,700 and 418), since on loopback and LAN links what is sent
-    /// leaves the buffer within a round trip and the unsent rest is already bounded.
+    /// `nil`, the default, leaves send-buffer autotuning on: with `TCP_NOTSENT_LOWAT` in place a 1 MiB
+    /// cap did not pay (same runs: 10 viewers 5,755-5,779 MB/s with p99 60-98 ms, the slow viewer
+    /// lagging 509-528 ms), since on loopback and LAN links what is sent leaves the buffer within a
+    /// round trip and the unsent rest is bounded already.
     public var sendBufferSize: Int?
 
     /// - Parameters: see the properties.

@@ -44,12 +44,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "SO_SNDBUF of viewer sockets, in bytes (0 keeps the kernel's autotuning).")
     var viewerSendBuffer = Self.defaults.viewerSocket.sendBufferSize ?? 0
 
-    /// One event loop by default, measured with tools/bench/loadgen.js on 2 cores (2 runs each, one
-    /// against two loops): 10 viewers of 640x360 frames 4,644-5,598 MB/s at 0.17-0.21 CPU s/GB and
-    /// 28-39 MB peak RSS against 3,680-3,839 MB/s at 0.31-0.33 s/GB and 60-65 MB; one 1080p viewer
-    /// 1,978-2,167 against 2,060-2,079 MB/s at 0.37 against 0.46-0.47 s/GB. A second loop takes
-    /// frames from the publisher's loop to its viewers through a task and a cold cache, and reads
-    /// frames faster than the viewers take them only to drop them (48-53% delivered, against 99%).
+    /// One event loop by default. Measured with tools/bench/loadgen.js on 2 cores (release build,
+    /// one loop and two interleaved, 2 runs each, tools/bench/serve-ab, issue 17):
+    /// 10 viewers of 640x360 frames 5,826-6,322 MB/s, p99 26-31 ms, 0.15-0.17 CPU s/GB, 38-39 MB
+    /// peak RSS, 99.8-100% of frames delivered, against 4,124-4,246 MB/s, 86-92 ms, 0.29 s/GB,
+    /// 68-69 MB and 49-53%; one 1080p viewer 2,311-2,327 against 2,009-2,314 MB/s at 0.31 against
+    /// 0.41-0.48 s/GB. A second loop hands frames from the publisher's loop to its viewers' through
+    /// a task and a cold cache, and reads frames faster than the viewers take them only to drop them.
     /// More loops pay where many streams' viewers can spread over otherwise idle cores.
     @Option(help: "Event loop threads: one serves a stream's publisher and viewers without handing frames between threads; more spread many streams over cores.")
     var threads = 1

@@ -1,0 +1,54 @@
+"""The viewer page acknowledges each frame once it has drawn it (`?ack=N`, docs/PROTOCOL.md
+"Acknowledged viewers"), in headless Chromium against the real server."""
+import contextlib
+import json
+
+from websockets.sync.client import connect as sync_connect
+
+from browser_support import driver, server_factory, watchdog  # noqa: F401 (fixtures)
+from cw import make_frame, stream_status, wait_until
+from test_pages import page_stats, wait_for_stats
+
+
+@contextlib.contextmanager
+def publisher_connection(server, stream):
+    with sync_connect(f"{server.ws}/streams/{stream}/publish", open_timeout=10, close_timeout=5) as publisher:
+        assert json.loads(publisher.recv(timeout=10))["role"] == "publisher"
+        yield publisher
+
+
+def viewer_entry(server, stream):
+    status = stream_status(server.url, stream)
+    return status["viewers"][0] if status and status["viewers"] else None
+
+
+def test_viewer_page_acks_each_drawn_frame(server_factory, driver):
+    """With ?ack=1 the server sends the page one frame at a time: every frame published after the
+    last was drawn arrives, which only the page's acks allow, and none stays in flight."""
+    server = server_factory("--no-demo")
+    stream, width, height = "acked", 8, 8
+    with publisher_connection(server, stream) as publisher:
+        driver.get(f"{server.url}/?stream={stream}&ack=1")
+        hello = wait_for_stats(driver, lambda s: s["hello"] is not None, "the hello")["hello"]
+        assert hello["ack"] == 1
+        for sequence in range(6):
+            publisher.send(make_frame(width, height, sequence, bytes([sequence * 40]) * (width * height * 4)))
+            wait_for_stats(driver, lambda s, n=sequence: s["lastDrawnSequence"] == n, f"frame {sequence} drawn")
+            entry = wait_until(lambda n=sequence: (e := viewer_entry(server, stream)) and e["framesSent"] == n + 1
+                               and e["framesInFlight"] == 0 and e, message=f"frame {sequence} acknowledged")
+            assert entry["ack"] == 1
+        assert page_stats(driver)["framesDrawn"] == 6
+
+
+def test_viewer_page_with_ack_0_sends_no_acks(server_factory, driver):
+    server = server_factory("--no-demo")
+    stream = "unacked"
+    with publisher_connection(server, stream) as publisher:
+        driver.get(f"{server.url}/?stream={stream}&ack=0")
+        wait_for_stats(driver, lambda s: s["hello"] is not None, "the hello")
+        for sequence in range(3):
+            publisher.send(make_frame(4, 4, sequence, bytes(64)))
+        wait_for_stats(driver, lambda s: s["lastDrawnSequence"] == 2, "frame 2 drawn")
+        entry = viewer_entry(server, stream)
+        assert "ack" not in entry and "framesInFlight" not in entry
+        assert "&ack=" not in page_stats(driver)["url"]
