@@ -110,6 +110,20 @@ def test_the_slow_viewer_really_stops_reading(server_factory):
     assert slow["missed"] > 0 and all(v["missed"] == 0 for v in normal)
     assert slow["lag"]["p50"] > max(v["latency"]["p50"] for v in normal)
     assert report["slow"]["lag"] == slow["lag"]
+    # nslow's slow viewer asks for ?ack=1 and CanvasWire agrees: it acked every frame it got.
+    assert report["slowAck"] == 1 and report["slow"]["acked"]
+    assert slow["acksSent"] > 0 and all(v["acksSent"] == 0 for v in normal)
+
+
+def test_viewers_that_ack_get_frames_beyond_their_window(server_factory):
+    server = server_factory("--no-demo")
+    code, report, stderr = loadgen(f"{server.ws}/streams/acks", "--scenario", "n10", *SMALL, "--viewers", "3",
+                                   "--ack", "2")
+    assert code == 0, stderr
+    assert_consistent(report, 3)
+    for viewer in report["viewerDetails"]:
+        # Without acks a viewer with a window of 2 would get 2 frames in all.
+        assert viewer["frames"] > 2 and viewer["acksSent"] >= viewer["frames"] - 2, viewer
 
 
 PEERS = ["python_websockets", "python_aiohttp", "node_ws", "python_picows", "python_socketify"]
@@ -123,6 +137,16 @@ def test_peer_relay_is_byte_exact_for_live_viewers(relay_factory, name):
     assert code == 0, stderr
     assert_consistent(report, 4)
     assert report["server"]["cpuSeconds"] > 0
+
+
+@pytest.mark.parametrize("name", PEERS)
+def test_a_slow_viewer_sends_no_acks_to_a_relay_that_does_not_agree(relay_factory, name):
+    relay = relay_factory(name)
+    code, report, stderr = loadgen(relay.url, "--scenario", "nslow", "--duration", "1.2", "--warmup", "0.2",
+                                   "--grace", "10")
+    assert code == 0, stderr
+    assert_consistent(report, 3)
+    assert not report["slow"]["acked"] and all(v["acksSent"] == 0 for v in report["viewerDetails"])
 
 
 @pytest.mark.parametrize("name", PEERS)
