@@ -177,8 +177,9 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
     }
 
     /// Applies a delta to the frame the stream holds and publishes the full frame it makes. The held
-    /// frame is copied first (viewers may still be writing it), about 1.5 ms for 1080p: a cost only
-    /// publishers that send deltas pay. The publisher's own message is what viewers in step get.
+    /// frame is copied first (viewers may still be writing it): 0.5 ms more server CPU a 1080p frame
+    /// than a whole one (tools/bench/publish-delta, BENCHMARKS.md), a cost only publishers that send
+    /// deltas pay. The publisher's own message is what viewers in step get.
     private func publishDelta(_ header: FrameHeader, message: ByteBuffer) throws(FrameError) {
         guard let stream, let base = stream.latestFrame, fullFrameSize == header.size,
             base.header.pixelFormat == .rgba8, base.header.size == header.size
