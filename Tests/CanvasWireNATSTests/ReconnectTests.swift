@@ -109,7 +109,9 @@ import Testing
         _ = try await waitForEvent(connection.events, "a new connection") {
             if case .reconnected = $0 { return true } else { return false }
         }
-        #expect(server.accepted == 2)
+        // At least 2: the new connection goes unanswered too and, on a slow run (sanitizers), may
+        // already have been replaced by a third 100 ms later.
+        #expect(server.accepted >= 2)
         await connection.close()
         try await server.shutdown()
     }
