@@ -106,7 +106,7 @@ public struct Bench: Sendable {
             report.viewers = viewerReports
             report.aggregate = aggregate
         }
-        let wall = inSeconds(start.duration(to: .now))
+        let wall = start.duration(to: .now) / .seconds(1)
         let benchCPU = SelfUsage.cpuSeconds() - cpuBefore.bench
         report.loadGenerator = .init(cpuSeconds: benchCPU, cpuCores: benchCPU / wall)
         if let stats {

@@ -31,7 +31,7 @@ struct BenchEchoRun {
                 throw BenchError.echoClosed(roundTrips: sequence)
             }
             let elapsed = sent.duration(to: .now)
-            roundTrips.record(min(UInt64(inSeconds(elapsed) * 1e6), BenchViewer.latencyCeiling))
+            roundTrips.record(min(UInt64(elapsed / .seconds(1) * 1e6), BenchViewer.latencyCeiling))
             guard case .binary(let echoed) = reply, payload.verify(echoed, sequence: sequence),
                 echoed.readableBytes == messageBytes
             else {
@@ -41,7 +41,7 @@ struct BenchEchoRun {
             }
             sequence += 1
         }
-        let elapsed = inSeconds(start.duration(to: .now))
+        let elapsed = start.duration(to: .now) / .seconds(1)
         await connection.close(code: 1000, reason: "bench done")
         let bytes = Int(sequence) * messageBytes
         return BenchReport.Echo(

@@ -1,3 +1,4 @@
+import CanvasWireCore
 import FoundationEssentials
 import Histogram
 

@@ -104,7 +104,7 @@ struct BenchStreamRun {
                 index: result.index,
                 policy: result.policy.rawValue,
                 slowRateMegabytesPerSecond: result.slowRate.map { $0 / 1e6 },
-                throughput: .init(frames: result.frames, bytes: result.bytes, seconds: inSeconds(start.duration(to: result.lastFrameAt))),
+                throughput: .init(frames: result.frames, bytes: result.bytes, seconds: start.duration(to: result.lastFrameAt) / .seconds(1)),
                 verifiedBytes: result.verifiedBytes,
                 corruptFrames: result.corruptFrames,
                 dropped: result.dropped,
@@ -119,7 +119,7 @@ struct BenchStreamRun {
             throughput: .init(
                 frames: reports.reduce(0) { $0 + $1.throughput.frames },
                 bytes: reports.reduce(0) { $0 + $1.throughput.bytes },
-                seconds: inSeconds(start.duration(to: lastFrame))
+                seconds: start.duration(to: lastFrame) / .seconds(1)
             ),
             verifiedBytes: reports.reduce(0) { $0 + $1.verifiedBytes },
             corruptFrames: reports.reduce(0) { $0 + $1.corruptFrames },
@@ -166,6 +166,6 @@ struct BenchStreamRun {
         try await connection.waitForBufferedAmount(atMost: 0)
         let elapsed = start.duration(to: .now)
         await connection.close(code: 1000, reason: "bench done")
-        return .init(frames: Int(sequence), bytes: Int(sequence) * payloadBytes, seconds: inSeconds(elapsed))
+        return .init(frames: Int(sequence), bytes: Int(sequence) * payloadBytes, seconds: elapsed / .seconds(1))
     }
 }

@@ -1,3 +1,5 @@
+import CanvasWireCore
+
 /// The figures of a receiver's progress line, reported after every frame written.
 public struct ReceiverProgress: Sendable, CustomStringConvertible {
     /// Frames written so far.

@@ -1,4 +1,5 @@
 public import CanvasWireClient
+import CanvasWireCore
 
 /// What a ``Receiver`` did; `--json` prints it as it is.
 public struct ReceiverSummary: Sendable, Encodable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 public import CanvasWireClient
+import CanvasWireCore
 
 /// What a running ``Sender`` reports while it sends, for a progress line or a log.
 public enum SenderEvent: Sendable {

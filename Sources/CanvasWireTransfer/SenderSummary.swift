@@ -1,3 +1,5 @@
+import CanvasWireCore
+
 /// What a ``Sender`` did; `--json` prints it as it is.
 public struct SenderSummary: Sendable, Encodable, CustomStringConvertible {
     /// Frames handed to a connection (each counted once, however often it was resent).

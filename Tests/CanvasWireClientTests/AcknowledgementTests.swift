@@ -1,7 +1,6 @@
 import CanvasWireClient
 import CanvasWireCore
 import CanvasWireServer
-import Logging
 import NIOCore
 import Testing
 
@@ -12,20 +11,12 @@ import Testing
 /// the time either receives it: a plain viewer that got frame n tells that the acknowledging viewer's
 /// outbox holds frame n too, without any wait.
 @Suite(.serialized) struct AcknowledgementTests {
+    /// One event loop (see above).
     static func withServer(
         _ configuration: ServerConfiguration = ServerConfiguration(port: 0, demoStream: nil),
         _ body: (String) async throws -> Void
     ) async throws {
-        let server = CanvasWireServer(configuration: configuration, logger: Logger(label: "test"), threads: 1)
-        try await server.start()
-        let port = try #require(server.port)
-        do {
-            try await body("ws://127.0.0.1:\(port)")
-        } catch {
-            await server.shutdown()
-            throw error
-        }
-        await server.shutdown()
+        try await ClientServerTests.withServer(configuration, threads: 1, body)
     }
 
     func publish(_ sequences: ClosedRange<UInt64>, with publisher: StreamPublisher) async throws {
@@ -147,12 +138,12 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"type":"ack"}"#, "?ack=1", UInt16(1007)),
-        (#"{"type":"ack","sequence":"0"}"#, "?ack=1", 1007),
-        (#"{"type":"ack","sequence":12345}"#, "?ack=1", 1008),
-        (#"{"type":"ack","sequence":0}"#, "", 1008),
+        (#"{"type":"ack"}"#, "?ack=1", UInt16(1007), "\"ack\" message has missing or mistyped fields"),
+        (#"{"type":"ack","sequence":"0"}"#, "?ack=1", 1007, "\"ack\" message has missing or mistyped fields"),
+        (#"{"type":"ack","sequence":12345}"#, "?ack=1", 1008, "ack for frame 12345, which is not in flight (only 0 is)"),
+        (#"{"type":"ack","sequence":0}"#, "", 1008, "ack messages need a viewer connection opened with ?ack=N"),
     ])
-    func badAcksCloseWithAClearCode(message: String, query: String, code: UInt16) async throws {
+    func badAcksCloseWithAClearCode(message: String, query: String, code: UInt16, reason: String) async throws {
         try await Self.withServer { base in
             let publisher = try await StreamPublisher.connect(to: try WebSocketURL(base + "/streams/bad/publish"))
             try await publish(0...0, with: publisher)
@@ -163,7 +154,7 @@ import Testing
             try await viewer.connection.send(text: message)
             let info = await viewer.connection.waitUntilClosed()
             #expect(info.code == code)
-            #expect(info.reason.contains("ack"))
+            #expect(info.reason.contains(reason), "\(info.reason)")
             _ = await publisher.connection.close()
         }
     }

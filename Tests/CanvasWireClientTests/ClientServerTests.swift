@@ -9,9 +9,10 @@ import Testing
 @Suite(.serialized) struct ClientServerTests {
     static func withServer(
         _ configuration: ServerConfiguration = ServerConfiguration(port: 0, demoStream: nil),
+        threads: Int = 2,
         _ body: (String) async throws -> Void
     ) async throws {
-        let server = CanvasWireServer(configuration: configuration, logger: Logger(label: "test"), threads: 2)
+        let server = CanvasWireServer(configuration: configuration, logger: Logger(label: "test"), threads: threads)
         try await server.start()
         let port = try #require(server.port)
         do {

@@ -2,8 +2,10 @@
 import functools
 import json
 import os
+import re
 import struct
 import time
+import urllib.request
 
 HEADER = struct.Struct("<4sBBHIIQQ")
 
@@ -118,3 +120,11 @@ def delta_payload(rects, pixels_of) -> bytes:
     for rect in rects:
         out += struct.pack("<HHHH", *rect) + pixels_of(rect)
     return out
+
+
+def metric(http_url: str, name: str, stream: str) -> float:
+    """A per-stream counter or gauge from GET /metrics (0 when the stream has none)."""
+    with urllib.request.urlopen(http_url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    match = re.search(rf'^{name}\{{stream="{stream}"\}} (\S+)$', text, re.M)
+    return float(match.group(1)) if match else 0.0

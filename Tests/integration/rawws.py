@@ -6,6 +6,7 @@ handshake and every frame are written by hand. Valid frames are built with `webs
 so the two encoders cross-check each other. Every read has a timeout.
 """
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -172,3 +173,24 @@ def is_server_control(message: bytes) -> bool:
         return json.loads(message).get("type") in ("hello", "publisher")
     except ValueError:
         return False
+
+
+@contextlib.contextmanager
+def raw_connections(server):
+    """Yields `open(path)`, which opens a raw connection to `server` and, on a stream endpoint, reads
+    its hello; every connection opened is closed at the end."""
+    opened = []
+
+    def open_(path: str) -> RawWebSocket:
+        ws = RawWebSocket(server.ws + path)
+        opened.append(ws)
+        if path != "/echo":
+            frame = ws.recv_frame()
+            assert frame[2] == TEXT and json.loads(frame[3])["type"] == "hello"
+        return ws
+
+    try:
+        yield open_
+    finally:
+        for ws in opened:
+            ws.close()

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from cw import make_frame, parse_frame, random_rgba
-from rawws import BINARY, CLOSE, CONT, PING, PONG, TEXT, RawWebSocket, is_server_control
+from rawws import BINARY, CLOSE, CONT, PING, PONG, TEXT, RawWebSocket, is_server_control, raw_connections
 
 @pytest.fixture
 def raw(server_factory):
@@ -199,19 +199,8 @@ def test_invalid_utf8_text_closes_with_1007(raw, path, fragmented):
 @pytest.fixture
 def small(server_factory):
     """A server that takes messages up to 1000 bytes."""
-    server = server_factory("--no-demo", "--max-payload", "1000")
-    opened = []
-
-    def open_(path: str) -> RawWebSocket:
-        ws = RawWebSocket(server.ws + path)
-        opened.append(ws)
-        if path != "/echo":
-            assert json.loads(ws.recv_frame()[3])["type"] == "hello"
-        return ws
-
-    yield open_
-    for ws in opened:
-        ws.close()
+    with raw_connections(server_factory("--no-demo", "--max-payload", "1000")) as open_:
+        yield open_
 
 
 def test_echo_message_at_the_limit_passes(small):

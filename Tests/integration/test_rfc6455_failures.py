@@ -7,30 +7,18 @@ The server runs with a long --close-timeout, so a connection that ends while the
 reading was ended by the server's own decision, not by its deadline.
 """
 import os
-import socket
 import struct
 
 import pytest
 
-from rawws import BINARY, CLOSE, CONT, PING, PONG, TEXT, RawWebSocket, is_server_control, raw_frame
+from rawws import BINARY, CLOSE, CONT, PING, PONG, TEXT, RawWebSocket, is_server_control, raw_connections, raw_frame
 
 
 @pytest.fixture
 def patient(server_factory):
     """One server that waits 60 s for close frames; opens raw connections to it."""
-    server = server_factory("--no-demo", "--close-timeout", "60")
-    opened = []
-
-    def open_(path: str) -> RawWebSocket:
-        ws = RawWebSocket(server.ws + path)
-        opened.append(ws)
-        if path != "/echo":
-            assert ws.recv_frame()[2] == TEXT  # the hello
-        return ws
-
-    yield open_
-    for ws in opened:
-        ws.close()
+    with raw_connections(server_factory("--no-demo", "--close-timeout", "60")) as open_:
+        yield open_
 
 
 def frames_until_close(ws: RawWebSocket):

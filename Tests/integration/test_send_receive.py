@@ -1,5 +1,4 @@
 """`canvaswire send` and `canvaswire receive` end to end through a real `canvaswire serve`."""
-import io
 import json
 import os
 import pathlib
@@ -14,7 +13,7 @@ from PIL import Image
 from websockets.sync.client import connect as sync_connect
 
 from conftest import Server, canvaswire_binary
-from cw import make_frame
+from cw import make_frame, metric
 from deltas import sparse_frames
 
 
@@ -287,6 +286,9 @@ def test_send_deflate_and_receive_with_or_without_it_keep_every_pixel(server_fac
     summary = finish(receiver)
     assert sent["frames"] == summary["frames"] == len(expected)
     assert [decoded(f) for f in sorted(out.iterdir())] == expected
+    # `--deflate on` compresses every frame for a viewer that agreed to deflate, and none otherwise.
+    compressed = metric(server.url, "canvaswire_messages_compressed_total", "e2e")
+    assert compressed == (len(expected) if receive_deflate == "--deflate" else 0)
 
 
 @pytest.mark.parametrize("encoding", ["delta", "raw"])

@@ -6,8 +6,6 @@ import json
 import re
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 
 import pytest
 import websockets
@@ -64,13 +62,18 @@ def test_zero_keeps_the_kernels_defaults(server_factory):
             entry = await asyncio.to_thread(wait_until, lambda: viewer_entry(server, "plain"), message="the viewer in /streams")
             # No value of the socket's own: it follows net.ipv4.tcp_notsent_lowat.
             assert entry["socket"]["notSentLowWaterMark"] is None
-            assert entry["socket"]["sendBufferSize"] > 0
+            # Not set to 0 (which the kernel would raise to its minimum of a few KiB): autotuning's
+            # starting size, net.ipv4.tcp_wmem's default, or more.
+            with open("/proc/sys/net/ipv4/tcp_wmem") as wmem:
+                default = int(wmem.read().split()[1])
+            assert entry["socket"]["sendBufferSize"] >= default
 
     run(scenario())
 
 
 def test_publishers_sockets_are_left_alone(server_factory):
-    server = server_factory("--no-demo", "--viewer-notsent-lowat", "65536")
+    server = server_factory("--no-demo", "--viewer-notsent-lowat", "65536", "--viewer-send-buffer", "262144")
+    port = int(server.url.rsplit(":", 1)[1])
 
     async def scenario():
         async with websockets.connect(f"{server.ws}/streams/pub/publish", open_timeout=10) as publisher:
@@ -78,6 +81,7 @@ def test_publishers_sockets_are_left_alone(server_factory):
             status = await asyncio.to_thread(
                 wait_until, lambda: (s := stream_status(server.url, "pub")) and s["publisher"] and s, message="the publisher")
             assert "socket" not in status["publisher"] or status["publisher"]["socket"] is None
+            assert kernel_send_buffer(port, publisher.local_address[1]) != 2 * 262144, "the viewers' SO_SNDBUF was applied"
 
     run(scenario())
 

@@ -134,7 +134,9 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
             if let item = items.accept(envelope, body: body, allocator: allocator) {
                 received(item)
             }
-            cluster.metrics.incompleteFrames.increment(by: Int64(items.incompleteItems - incomplete))
+            if items.incompleteItems > incomplete {
+                cluster.metrics.incompleteFrames.increment(by: Int64(items.incompleteItems - incomplete))
+            }
         case .beat:
             if let decision = sequence.beat(epoch: envelope.epoch, lastPublished: envelope.number, holdGaps: lossless) {
                 act(on: decision)

@@ -6,8 +6,8 @@ import Synchronization
 /// frame before it, a delta that catches a slow viewer up, compressed copies. Each is computed once, by
 /// the first viewer that needs it, and shared by every other (the zero-copy fan-out carries over).
 ///
-/// The stream fills in where the frame stands among the others when it is published (``place``):
-/// its position and the tiles that changed since the previous frame, from which the deltas are made.
+/// Where the frame stands among the others (``Place``) is filled in by the stream when it publishes
+/// the frame (``Frame/place``), before any viewer sees it; the deltas are made from it.
 final class FrameVariants: Sendable {
     /// A variant of the frame's message.
     enum Kind: Hashable, Sendable {
@@ -35,27 +35,17 @@ final class FrameVariants: Sendable {
         var grid: TileGrid?
     }
 
-    private struct State {
-        var place = Place(index: 0)
-        /// A variant that turned out not to be worth sending is stored as `nil`.
-        var messages: [Key: ByteBuffer?] = [:]
-    }
-
-    private let state = Mutex(State())
-
-    var place: Place {
-        get { state.withLock { $0.place } }
-        set { state.withLock { $0.place = newValue } }
-    }
+    /// Made so far; a variant that turned out not to be worth sending is stored as `nil`.
+    private let messages = Mutex<[Key: ByteBuffer?]>([:])
 
     /// The variant for `key`, made with `make` if no viewer has made it yet; `nil` when `make` found it
     /// not worth sending. The lock is held while `make` runs, so a viewer on another event loop that
     /// needs the same variant waits for it instead of making it again.
     func message(_ key: Key, make: () -> ByteBuffer?) -> ByteBuffer? {
-        state.withLock { state in
-            if let made = state.messages[key] { return made }
+        messages.withLock { messages in
+            if let made = messages[key] { return made }
             let made = make()
-            state.messages[key] = .some(made)
+            messages[key] = .some(made)
             return made
         }
     }

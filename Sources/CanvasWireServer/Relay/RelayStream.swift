@@ -142,7 +142,8 @@ final class RelayStream: Sendable {
                 place.changedTiles = tiles
             }
         }
-        frame.variants.place = place
+        var frame = frame
+        frame.place = place
         let viewers = state.withLock { state in
             state.latest = frame
             state.tileHistory.record(index: index, tiles: place.changedTiles, grid: place.grid)

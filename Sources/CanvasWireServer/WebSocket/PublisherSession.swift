@@ -187,7 +187,7 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         if deltaDecoder?.frameSize != header.size {
             deltaDecoder = try DeltaDecoder(frameSize: header.size, limits: server.configuration.limits)
         }
-        let payload = message.getSlice(at: message.readerIndex + header.headerLength, length: message.readableBytes - header.headerLength)!
+        let payload = header.payload(of: message)
         _ = try payload.withUnsafeReadableBytes { bytes in
             Result { () throws(FrameError) in try deltaDecoder!.validate(bytes) }
         }.get()

@@ -30,10 +30,10 @@ struct ViewerFrameEncoder {
     }
 
     mutating func message(
-        for frame: Frame, stream: RelayStream, advisor: CompressionAdvisor, deflaters: DeflaterPool,
+        for frame: Frame, stream: RelayStream, deflaters: DeflaterPool,
         allocator: ByteBufferAllocator
     ) -> Message {
-        let place = frame.variants.place
+        let place = frame.place
         var kind = FrameVariants.Kind.full
         if encoding == .delta, let grid = place.grid {
             if let held, held.size == frame.header.size, held.index < place.index {
@@ -44,22 +44,27 @@ struct ViewerFrameEncoder {
                 let delta = frame.variants.message(.init(kind: kind)) {
                     Self.delta(kind, of: frame, grid: grid, place: place, stream: stream, allocator: allocator)
                 }
-                if let delta { return compressedIfWorthIt(delta, kind: kind, frame: frame, stream: stream, advisor, deflaters, allocator) }
+                if let delta { return compressedIfWorthIt(delta, kind: kind, frame: frame, stream: stream, deflaters, allocator) }
                 kind = .full
             }
         } else {
             held = nil
         }
-        return compressedIfWorthIt(frame.message, kind: kind, frame: frame, stream: stream, advisor, deflaters, allocator)
+        return compressedIfWorthIt(frame.message, kind: kind, frame: frame, stream: stream, deflaters, allocator)
     }
 
     private func compressedIfWorthIt(
-        _ message: ByteBuffer, kind: FrameVariants.Kind, frame: Frame, stream: RelayStream, _ advisor: CompressionAdvisor,
+        _ message: ByteBuffer, kind: FrameVariants.Kind, frame: Frame, stream: RelayStream,
         _ deflaters: DeflaterPool, _ allocator: ByteBufferAllocator
     ) -> Message {
         let isDelta = kind != .full
-        guard let windowBits = compressionWindowBits, advisor.shouldCompress(message, isDelta: isDelta, windowBits: windowBits, deflaters: deflaters),
+        let advisor = stream.compression
+        // Asked once per frame and variant, by the viewer that makes it; the others share its answer
+        // (a compressed copy, or `nil` for not worth it), so a verdict lasts its 32 frames whatever the
+        // number of viewers and viewers of one frame never disagree.
+        guard let windowBits = compressionWindowBits,
             let compressed = frame.variants.message(.init(kind: kind, windowBits: windowBits), make: {
+                guard advisor.shouldCompress(message, isDelta: isDelta, windowBits: windowBits, deflaters: deflaters) else { return nil }
                 let compressed = deflaters.withDeflater(windowBits: windowBits) { try? $0.compress(message, allocator: allocator) }
                 guard let compressed = compressed ?? nil else { return nil }
                 stream.metrics.messagesCompressed.increment()

@@ -111,7 +111,6 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
     func deliver(_ frame: Frame) {
         onLoop { session in
             session.outbox.offer(frame)
-            session.counters.droppedFrames = session.outbox.droppedTotal
             session.pump()
         }
     }
@@ -147,6 +146,7 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
             }
         }
         counters.framesInFlight = outbox.framesInFlight
+        counters.droppedFrames = outbox.droppedTotal
         handle(outbox.takeStallChange())
     }
 
@@ -154,11 +154,10 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
         guard let endpoint, endpoint.isOpen, let stream else { return }
         if let dropped = delivery.dropped {
             stream.recordDropped(dropped.count)
-            counters.droppedFrames = dropped.total
             endpoint.send(.dropped(dropped))
         }
         let message = encoder.message(
-            for: delivery.frame, stream: stream, advisor: stream.compression, deflaters: server.deflaters,
+            for: delivery.frame, stream: stream, deflaters: server.deflaters,
             allocator: endpoint.allocator
         )
         counters.countSentFrame()
