@@ -91,15 +91,23 @@ mean_viewer_fps = lambda r: statistics.mean(v["throughput"]["framesPerSecond"] f
 
 print("## Relay comparison results\n")
 print("```\n" + (out / "machine.txt").read_text().strip() + "\n```")
-raw = []
-for run in runs:
-    try:
-        data = json.loads((run / "raw-iperf3.json").read_text())
-        raw.append(data["end"]["sum_received"]["bytes"] / data["end"]["sum_received"]["seconds"] / 1e6)
-    except (FileNotFoundError, KeyError, json.JSONDecodeError):
-        pass
+def iperf_rates(name: str) -> list[float]:
+    rates = []
+    for run in runs:
+        try:
+            data = json.loads((run / f"{name}-iperf3.json").read_text())
+            rates.append(data["end"]["sum_received"]["bytes"] / data["end"]["sum_received"]["seconds"] / 1e6)
+        except (FileNotFoundError, KeyError, json.JSONDecodeError):
+            pass
+    return rates
+
+
+raw = iperf_rates("raw")
+copy_relay = iperf_rates("copyrelay")
 if raw:
     print(f"\nRaw TCP on loopback (iperf3, one stream): {fmt(raw, 0)} MB/s")
+if copy_relay:
+    print(f"\nA relay that only copies bytes (iperf3 through socat, 1 MiB buffers, one stream): {fmt(copy_relay, 0)} MB/s")
 
 table("S1: 1 publisher, 1 viewer, 1920x1080, unpaced", "s1", [
     ("viewer MB/s", agg, 1), ("viewer fps", mean_viewer_fps, 1), ("p50 ms", lat("p50"), 1), ("p99 ms", lat("p99"), 1),
@@ -281,6 +289,13 @@ if any(ran(scenario) for _, scenario, _, _ in targets):
         cells = ", ".join(f"{value:.2f} ({relay})" for value, relay in results)
         verdict = "yes, every run" if all(meets(value) for value, _ in results) else "median only" if meets(median) else "no"
         print(f"| {name} | {cells} | {median:.2f} | {verdict} |")
+    fastest_n1 = [nmb(theirs) for run in runs if (theirs := best_peer(run, "n1", nmb, False)[1]) is not None]
+    if fastest_n1 and copy_relay:
+        wanted = 1.5 * statistics.median(fastest_n1)
+        print(f"\nThe 1→1 target, 1.5x the fastest peer ({statistics.median(fastest_n1):.0f} MB/s), is {wanted:.0f} MB/s; "
+              f"a relay that only copies bytes passes {fmt(copy_relay, 0)} MB/s here, "
+              f"fed by iperf3 instead of a WebSocket generator: the target is "
+              f"{wanted / statistics.median(copy_relay) * 100:.0f}% of what copying alone allows on this machine.")
     loads = [f"{scenario} {statistics.median(v):.0f}%" for scenario in ("n1", "n10", "n10paced", "nslow", "nslownoack")
              if (v := [x for relay in relays for x in nvalues(scenario, relay, ngen)])]
     print("\nLoad generator CPU (median over relays and runs, of 2 cores = 200%): " + ", ".join(loads))
