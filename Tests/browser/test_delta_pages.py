@@ -22,8 +22,8 @@ from websockets.sync.client import connect as sync_connect
 from websockets.sync.server import serve as sync_serve
 
 from browser_support import driver, server_factory, watchdog  # noqa: F401 (fixtures)
-from cw import expected_pattern, make_frame, parse_frame, stream_status, wait_for_viewers, wait_until
-from deltas import apply_delta, changed_tiles, delta_message, sparse_frames
+from cw import apply_delta, expected_pattern, make_frame, parse_frame, stream_status, wait_for_viewers, wait_until
+from deltas import changed_tiles, delta_message, sparse_frames
 from test_pages import BLOCK_UNTIL_SERVER_DROPS, WAIT, canvas_pixels, page_stats, wait_for_stats
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

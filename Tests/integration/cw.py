@@ -1,4 +1,5 @@
-"""Helpers a test client needs: the v1 frame layout from docs/PROTOCOL.md."""
+"""Helpers a test client needs: the v1 frame layout from docs/PROTOCOL.md, and the one encoder and
+strict decoder of delta frames (section 1.1) every test uses."""
 import functools
 import json
 import os
@@ -92,34 +93,51 @@ def wait_for_viewers(http_url: str, name: str, count: int, timeout: float = 20):
     return wait_until(ready, timeout, message=f"{count} viewer(s) on stream {name!r}")
 
 
-def apply_message(held, message: bytes):
+def apply_message(held, message: bytes) -> bytes:
     """The frame a viewer holds after `message` (docs/PROTOCOL.md 1.1): a full RGBA8 frame replaces it,
-    a delta (format 3) patches it rectangle by rectangle. Written from the spec, pixel row by row."""
+    a delta (format 3) patches it through apply_delta, which checks every rule of the delta format."""
     frame = parse_frame(message)
     if frame["format"] == 1:
-        return bytearray(frame["payload"])
+        return frame["payload"]
     assert frame["format"] == 3, frame["format"]
     assert held is not None and len(held) == frame["width"] * frame["height"] * 4, "a delta needs the full frame first"
-    payload, width = frame["payload"], frame["width"]
-    count = struct.unpack_from("<I", payload)[0]
-    offset = 4
-    for _ in range(count):
+    return apply_delta(held, frame["payload"], frame["width"], frame["height"])
+
+
+def apply_delta(frame: bytes, payload: bytes, width: int, height: int) -> bytes:
+    """The frame a delta payload (pixel format 3) gives applied to `frame`, the width x height frame the
+    receiver holds. Written from docs/PROTOCOL.md 1.1, row by row, and asserts every rule on the way:
+    each rectangle has w, h >= 1, lies inside the frame, overlaps no earlier one and carries all its
+    w*h*4 bytes, and nothing follows the last (rectCount may be 0)."""
+    assert frame is not None and len(frame) == width * height * 4, "a delta applies to a frame of its own size"
+    assert len(payload) >= 4, "a delta without its rectangle count"
+    (count,) = struct.unpack_from("<I", payload)
+    result, offset = bytearray(frame), 4
+    covered = bytearray(width * height)  # 1 for every pixel an earlier rectangle wrote
+    for index in range(count):
+        assert offset + 8 <= len(payload), f"rectangle {index} is cut short"
         x, y, w, h = struct.unpack_from("<HHHH", payload, offset)
         offset += 8
-        for row in range(h):
-            start = ((y + row) * width + x) * 4
-            held[start:start + w * 4] = payload[offset:offset + w * 4]
+        assert w >= 1 and h >= 1 and x + w <= width and y + h <= height, f"rectangle {index} ({x},{y} {w}x{h})"
+        assert offset + w * h * 4 <= len(payload), f"rectangle {index}'s pixels are cut short"
+        for row in range(y, y + h):
+            start = row * width + x
+            assert covered.find(1, start, start + w) == -1, f"rectangle {index} overlaps an earlier one"
+            covered[start:start + w] = b"\x01" * w
+            result[start * 4:(start + w) * 4] = payload[offset:offset + w * 4]
             offset += w * 4
-    assert offset == len(payload), "trailing bytes in a delta"
-    return held
+    assert offset == len(payload), "bytes after the last rectangle"
+    return bytes(result)
 
 
 def delta_payload(rects, pixels_of) -> bytes:
-    """A format-3 payload for `rects` [(x, y, w, h)], each rectangle's pixels from `pixels_of(rect)`."""
-    out = struct.pack("<I", len(rects))
+    """A format-3 payload: u32 count, then for each rectangle (x, y, w, h) its four u16 and the bytes
+    `pixels_of(rect)` gives (its w*h*4 bytes of RGBA, rows top first, for a valid delta). It writes
+    whatever it is given, so a test can build a malformed delta too."""
+    out = bytearray(struct.pack("<I", len(rects)))
     for rect in rects:
         out += struct.pack("<HHHH", *rect) + pixels_of(rect)
-    return out
+    return bytes(out)
 
 
 def metric(http_url: str, name: str, stream: str) -> float:

@@ -1,11 +1,10 @@
 """Delta frames (pixel format 3, docs/PROTOCOL.md 1.1) for the live tests, written from the protocol
-alone: content that changes a little from frame to frame, and an independent encoder and decoder, so
-that what a client rebuilds is checked against the frames that were published, not against code
-under test."""
+alone: content that changes a little from frame to frame, and delta messages of it, made with the
+independent encoder of cw.py (whose apply_delta is the decoder), so that what a client rebuilds is
+checked against the frames that were published, not against code under test."""
 import os
-import struct
 
-from cw import HEADER
+from cw import HEADER, delta_payload
 
 TILE = 16
 
@@ -41,33 +40,13 @@ def changed_tiles(previous: bytes, current: bytes, width: int, height: int):
     return tiles
 
 
-def delta_payload(rects, frame: bytes, width: int) -> bytes:
-    """u32 count, then for each rectangle u16 x, y, w, h and its w*h*4 bytes of `frame`, rows top first."""
-    out = bytearray(struct.pack("<I", len(rects)))
-    for x, y, w, h in rects:
-        out += struct.pack("<HHHH", x, y, w, h)
-        for row in range(y, y + h):
-            out += frame[(row * width + x) * 4:(row * width + x + w) * 4]
-    return bytes(out)
+def pixels_of(frame: bytes, width: int):
+    """For cw.delta_payload: a rectangle's w*h*4 bytes of `frame`, rows top first."""
+    def pixels(rect) -> bytes:
+        x, y, w, h = rect
+        return b"".join(frame[(row * width + x) * 4:(row * width + x + w) * 4] for row in range(y, y + h))
+    return pixels
 
 
 def delta_message(rects, frame: bytes, width: int, height: int, sequence: int, micros: int = 1) -> bytes:
-    return HEADER.pack(b"CWF1", 3, 0, 32, width, height, sequence, micros) + delta_payload(rects, frame, width)
-
-
-def apply_delta(frame: bytes, payload: bytes, width: int, height: int) -> bytes:
-    """The frame a delta payload gives; asserts every rule of section 1.1 on the way."""
-    (count,) = struct.unpack_from("<I", payload)
-    result, covered, offset = bytearray(frame), set(), 4
-    for index in range(count):
-        x, y, w, h = struct.unpack_from("<HHHH", payload, offset)
-        offset += 8
-        assert w >= 1 and h >= 1 and x + w <= width and y + h <= height, f"rectangle {index} ({x},{y} {w}x{h})"
-        for row in range(y, y + h):
-            pixels = set(range(row * width + x, row * width + x + w))
-            assert not covered & pixels, f"rectangle {index} overlaps an earlier one"
-            covered |= pixels
-            result[(row * width + x) * 4:(row * width + x + w) * 4] = payload[offset:offset + w * 4]
-            offset += w * 4
-    assert offset == len(payload), "bytes after the last rectangle"
-    return bytes(result)
+    return HEADER.pack(b"CWF1", 3, 0, 32, width, height, sequence, micros) + delta_payload(rects, pixels_of(frame, width))

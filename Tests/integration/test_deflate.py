@@ -235,6 +235,65 @@ def test_auto_compresses_deltas_and_small_frames_that_shrink_but_not_noise(serve
     second, third = next_binary_frame(viewer), next_binary_frame(viewer)
     assert second[1] == 0 and third[1] == 0, "noise that does not shrink goes uncompressed"
     assert second[3][32:] == noise, "and whole"
+    assert metric(server.url, "canvaswire_messages_compressed_total", "auto") == 2, \
+        "the second frame was compressed to judge it; on that verdict the third was not even tried"
+    for ws in (viewer, publisher):
+        ws.close()
+
+
+VERDICT_LASTS = 32  # messages of a kind, the one judged included (CompressionAdvisor.verdictLasts; PROTOCOL.md)
+
+
+@pytest.mark.parametrize("width,height,judged_by", [(64, 64, "compressing it"), (512, 256, "a sample")],
+                         ids=["small-16KiB", "large-512KiB"])
+def test_auto_lets_a_verdict_stand_for_32_messages_then_judges_again(server_factory, width, height, judged_by):
+    """A verdict of `--deflate auto` is seen from outside: screen-like frames sent uncompressed for as
+    long as a verdict on noise stands, and compressed again from the first message judged afresh. A
+    small message is judged by compressing it (counted in canvaswire_messages_compressed_total), a
+    large one by deflating a sample (not counted)."""
+    server = server_factory("--no-demo")  # --deflate auto
+    viewer = RawWebSocket(server.ws + "/streams/verdict?policy=all", extensions="permessage-deflate")
+    next_data_frame(viewer), next_data_frame(viewer)
+    publisher = RawWebSocket(server.ws + "/streams/verdict/publish")
+    next_data_frame(publisher)
+    size = width * height * 4
+    judging_compresses = judged_by == "compressing it"
+
+    def smooth(n: int) -> bytes:
+        row = bytes((i + n) & 255 for i in range(256))
+        return row * (size // 256)
+
+    def relay(sequence: int, pixels: bytes):
+        """Publishes one frame; the viewer's copy of it: (compressed, pixels), and the counter after it."""
+        message = make_frame(width, height, sequence, pixels)
+        publisher.send_frame(BINARY, message)
+        fin, rsv, opcode, payload = next_binary_frame(viewer)
+        assert fin and rsv in (0, 4), rsv
+        received = inflate(payload) if rsv == 4 else payload
+        assert received == message, f"frame {sequence} arrived altered"
+        return rsv == 4, metric(server.url, "canvaswire_messages_compressed_total", "verdict")
+
+    sequence = 0
+    # Noise: not worth compressing; the verdict for its kind stands for the next 31 messages.
+    compressed, count = relay(sequence, os.urandom(size))
+    assert not compressed and count == (1 if judging_compresses else 0), (compressed, count)
+    for sequence in range(1, VERDICT_LASTS):
+        compressed, count = relay(sequence, smooth(sequence))
+        assert not compressed, f"frame {sequence} was compressed while the verdict on noise stood"
+        assert count == (1 if judging_compresses else 0), f"frame {sequence}: {count} compressions"
+    # The 32nd message after the noise is judged afresh: screen content is compressed again ...
+    sequence = VERDICT_LASTS
+    compressed, count = relay(sequence, smooth(sequence))
+    assert compressed, "the verdict was not renewed after 32 messages"
+    assert count == (2 if judging_compresses else 1), count
+    compressed, count = relay(sequence + 1, smooth(sequence + 1))
+    assert compressed and count == (3 if judging_compresses else 2), (compressed, count)
+    # ... and the verdict turns with the first message that does not shrink (compressed to judge it,
+    # sent whole), which then stands for the next ones however well they would compress.
+    compressed, count = relay(sequence + 2, os.urandom(size))
+    assert not compressed and count == (4 if judging_compresses else 3), (compressed, count)
+    compressed, count = relay(sequence + 3, smooth(sequence + 3))
+    assert not compressed and count == (4 if judging_compresses else 3), (compressed, count)
     for ws in (viewer, publisher):
         ws.close()
 

@@ -140,14 +140,41 @@ def test_unused_streams_are_forgotten_and_free_their_places(server_factory):
 
 
 def test_an_idle_stream_keeps_its_latest_frame_until_it_expires(server_factory):
-    server = server_factory("--no-demo")  # the default idle timeout, 300 s
+    idle_timeout = 2
+    server = server_factory("--no-demo", "--stream-idle-timeout", str(idle_timeout))
+    # Held longer than the timeout plus the server's one-second sweep: a stream that counted as
+    # unused meanwhile would be gone by the end of it.
+    hold = idle_timeout + 2
 
     async def scenario():
-        await publish_run(server.ws, "kept", 1)
-        status = stream_status(server.url, "kept")
-        assert status is not None and status["publisher"] is None and status["viewers"] == []
+        async with connect(server.ws + "/streams/kept/publish") as publisher:
+            await publisher.recv()  # hello
+            await publisher.send(make_frame(2, 2, 0, random_rgba(2, 2)))
+            wait_until(lambda: (stream_status(server.url, "kept") or {}).get("framesIn") == 1)
+            await asyncio.sleep(hold)
+            status = stream_status(server.url, "kept")
+            assert status is not None and status["publisher"] is not None, "a publisher keeps its stream"
+            async with connect(server.ws + "/streams/kept") as viewer:
+                await next_message(viewer)  # hello
+                await publisher.send(json.dumps({"type": "end"}))
+                await publisher.close()
+                wait_until(lambda: (stream_status(server.url, "kept") or {}).get("publisher", 1) is None,
+                           message="the publisher gone")
+                await asyncio.sleep(hold)
+                status = stream_status(server.url, "kept")
+                assert status is not None and len(status["viewers"]) == 1, "a viewer keeps its stream"
+        # Unused now: kept, with its latest frame and metrics, for the idle timeout ...
+        def unused():
+            status = stream_status(server.url, "kept")
+            return ("forgotten too soon", None) if status is None else ("unused", status) if not status["viewers"] else None
+        verdict, status = wait_until(unused, message="the viewer gone")
+        assert verdict == "unused" and status["publisher"] is None, (verdict, status)
         assert _get(server.url + "/streams/kept/latest.png")[:8] == b"\x89PNG\r\n\x1a\n"
         assert "stream=\"kept\"" in _get(server.url + "/metrics").decode()
+        # ... then forgotten with both.
+        wait_until(lambda: stream_status(server.url, "kept") is None, message="the idle stream forgotten")
+        assert "stream=\"kept\"" not in _get(server.url + "/metrics").decode(), "its metrics go with it"
+        assert _status(server.url + "/streams/kept/latest.png") == 404, "and so does its latest frame"
 
     run(scenario())
 
@@ -176,6 +203,16 @@ def test_dot_and_dot_dot_are_not_stream_names(server):
     for path in ("/streams/.", "/streams/..", "/streams/./publish", "/streams/../publish"):
         assert raw_get_status(server.url, path) == 400, path
     assert raw_get_status(server.url, "/streams/.hidden") == 101, "a name that only starts with a dot is fine"
+
+
+def _status(url: str) -> int:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def _get(url: str) -> bytes:
