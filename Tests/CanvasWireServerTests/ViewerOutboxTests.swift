@@ -75,7 +75,7 @@ import Testing
 
     @Test func allDeliversEveryFrameAndStallsAboveTheMarkWithHysteresis() {
         var outbox = ViewerOutbox(policy: .all, highWaterMark: 2500, lowWaterMark: 1000)
-        var changes: [ViewerOutbox.StallChange?] = []
+        var changes: [WaterMarks.Change?] = []
         for sequence in UInt64(0)...3 {
             #expect(offer(sequence...sequence, to: &outbox) == [.frame(sequence)])
             changes.append(outbox.takeStallChange())

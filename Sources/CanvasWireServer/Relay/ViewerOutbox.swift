@@ -27,22 +27,12 @@ struct ViewerOutbox {
         case message(ControlMessage)
     }
 
-    /// A change in whether a lossless viewer is holding its publisher back.
-    enum StallChange: Equatable {
-        case stalled
-        case recovered
-    }
-
     let policy: DeliveryPolicy
-    let highWaterMark: Int
-    let lowWaterMark: Int
     /// The most frames sent and not yet acknowledged; `nil` for a viewer that sends no acks.
     let ackWindow: Int?
 
-    /// Bytes handed to the connection and not yet written to its socket.
-    private(set) var bufferedAmount = 0
+    private var marks: WaterMarks
     private(set) var droppedTotal: UInt64 = 0
-    private(set) var isStalled = false
     /// A `latest` viewer's newest frame, held while the buffer or the ack window is full.
     private var pending: Frame?
     /// What goes out before anything else, in order: an `all` viewer's frames (and the control messages
@@ -54,10 +44,15 @@ struct ViewerOutbox {
 
     init(policy: DeliveryPolicy, highWaterMark: Int, lowWaterMark: Int, ackWindow: Int? = nil) {
         self.policy = policy
-        self.highWaterMark = highWaterMark
-        self.lowWaterMark = lowWaterMark
+        self.marks = WaterMarks(high: highWaterMark, low: lowWaterMark)
         self.ackWindow = ackWindow
     }
+
+    /// Bytes handed to the connection and not yet written to its socket.
+    var bufferedAmount: Int { marks.bufferedAmount }
+
+    /// Whether this lossless viewer holds its publisher back.
+    var isStalled: Bool { marks.isStalled }
 
     /// Frames sent and not yet acknowledged (always 0 without acks).
     var framesInFlight: Int { inFlight.count }
@@ -99,12 +94,12 @@ struct ViewerOutbox {
 
     /// Records bytes handed to the connection.
     mutating func didQueue(bytes: Int) {
-        bufferedAmount += bytes
+        marks.didQueue(bytes: bytes)
     }
 
     /// Records bytes the socket has taken.
     mutating func didWrite(bytes: Int) {
-        bufferedAmount -= bytes
+        marks.didWrite(bytes: bytes)
     }
 
     /// The viewer has drawn frame `sequence`, and with it every frame sent before it. When the same
@@ -134,7 +129,7 @@ struct ViewerOutbox {
             }
             return queue.removeFirst()
         }
-        guard let frame = pending, bufferedAmount < highWaterMark, windowHasRoom else { return nil }
+        guard let frame = pending, marks.hasRoom, windowHasRoom else { return nil }
         pending = nil
         recordSent(frame)
         return .frame(makeDelivery(frame))
@@ -143,18 +138,9 @@ struct ViewerOutbox {
     /// Whether a lossless viewer now holds its publisher back, or no longer does; `nil` when that did
     /// not change. It holds it back above the high-water mark or while frames wait for its ack window,
     /// and releases it once it is down to the low-water mark with no frame waiting.
-    mutating func takeStallChange() -> StallChange? {
+    mutating func takeStallChange() -> WaterMarks.Change? {
         guard policy == .all else { return nil }
-        let framesWait = !queue.isEmpty
-        if !isStalled, bufferedAmount > highWaterMark || framesWait {
-            isStalled = true
-            return .stalled
-        }
-        if isStalled, bufferedAmount <= lowWaterMark, !framesWait {
-            isStalled = false
-            return .recovered
-        }
-        return nil
+        return marks.takeChange(alsoStalled: !queue.isEmpty)
     }
 
     private mutating func recordSent(_ frame: Frame) {

@@ -11,7 +11,7 @@ import NIOWebSocket
 final class EchoSession: WebSocketEndpointDelegate {
     private let server: ServerContext
     private let limit: Int
-    private var outbox: ViewerOutbox
+    private var marks: WaterMarks
     private var message: MessageAssembly?
     /// Made at the first echo to a client that agreed to permessage-deflate: every echo to it is
     /// compressed, so a conformance suite's compression cases see compressed answers.
@@ -21,9 +21,7 @@ final class EchoSession: WebSocketEndpointDelegate {
         let configuration = server.configuration
         self.server = server
         self.limit = configuration.limits.maxPayloadBytes
-        self.outbox = ViewerOutbox(
-            policy: .all, highWaterMark: configuration.highWaterMark, lowWaterMark: configuration.lowWaterMark
-        )
+        self.marks = WaterMarks(high: configuration.highWaterMark, low: configuration.lowWaterMark)
     }
 
     var maxTextMessageBytes: Int { limit }
@@ -58,27 +56,21 @@ final class EchoSession: WebSocketEndpointDelegate {
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveBinary piece: MessagePiece, endsMessage: Bool) {
-        guard var assembly = message else { return }
-        message = nil  // keeps the buffer uniquely referenced while it grows
         do throws(FrameError) {
-            try assembly.append(piece)
+            guard let whole = try message.append(piece, endingMessage: endsMessage) else { return }
+            echo(.binary, whole.buffer, on: endpoint)
         } catch {
-            return endpoint.refuse(error)
-        }
-        if endsMessage {
-            echo(.binary, assembly.buffer, on: endpoint)
-        } else {
-            message = assembly
+            endpoint.refuse(error)
         }
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didQueue bytes: Int) {
-        outbox.didQueue(bytes: bytes)
-        if outbox.takeStallChange() == .stalled { endpoint.setReading(false) }
+        marks.didQueue(bytes: bytes)
+        if marks.takeChange() == .stalled { endpoint.setReading(false) }
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didWrite bytes: Int, opcode: WebSocketOpcode, succeeded: Bool) {
-        outbox.didWrite(bytes: bytes)
-        if outbox.takeStallChange() == .recovered { endpoint.setReading(true) }
+        marks.didWrite(bytes: bytes)
+        if marks.takeChange() == .recovered { endpoint.setReading(true) }
     }
 }

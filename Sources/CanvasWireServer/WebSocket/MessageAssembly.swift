@@ -57,3 +57,20 @@ struct MessageAssembly {
         header.withV1Bytes { _ = buffer.setBytes($0, at: buffer.readerIndex) }
     }
 }
+
+extension Optional where Wrapped == MessageAssembly {
+    /// Appends `piece` to the message in progress and hands the message over once `piece` ends it.
+    ///
+    /// The message leaves `self` while it grows so that its buffer stays uniquely referenced: a copy
+    /// left behind would make every append copy the whole message so far. After an error, or with no
+    /// message in progress, nothing is kept and nothing is returned.
+    mutating func append(_ piece: MessagePiece, endingMessage: Bool) throws(FrameError) -> MessageAssembly? {
+        guard var assembly = take() else { return nil }
+        try assembly.append(piece)
+        guard endingMessage else {
+            self = assembly
+            return nil
+        }
+        return assembly
+    }
+}

@@ -134,18 +134,12 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
     }
 
     func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveBinary piece: MessagePiece, endsMessage: Bool) {
-        guard var assembly = message else { return }
-        message = nil  // keeps the buffer uniquely referenced while it grows
         do throws(FrameError) {
-            try assembly.append(piece)
+            guard var whole = try message.append(piece, endingMessage: endsMessage) else { return }
+            finish(&whole)
         } catch {
-            return refuse(error)
+            refuse(error)
         }
-        guard endsMessage else {
-            message = assembly
-            return
-        }
-        finish(&assembly)
     }
 
     /// Takes `assembly` inout so that stamping a bare frame's header writes into the one buffer.

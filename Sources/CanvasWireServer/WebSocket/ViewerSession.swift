@@ -178,7 +178,7 @@ final class ViewerSession: WebSocketEndpointDelegate, RelayViewer, @unchecked Se
         pump()
     }
 
-    private func handle(_ change: ViewerOutbox.StallChange?) {
+    private func handle(_ change: WaterMarks.Change?) {
         switch change {
         case .stalled:
             stream?.viewerStalled(self)
