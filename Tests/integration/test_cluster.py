@@ -270,25 +270,26 @@ def test_a_second_publisher_on_another_node_is_refused_naming_the_node_and_may_t
     run(scenario())
 
 
+async def lossless_until(viewer, received: list, done):
+    """Reads a lossless viewer's 16x16 numbered frames into `received` until `done(received, control)`;
+    returns how it was closed if it is closed first. Whatever happens, it never skips a frame."""
+    try:
+        while True:
+            message = await asyncio.wait_for(viewer.recv(), 60)
+            control = json.loads(message) if isinstance(message, str) else None
+            if control is None:
+                frame = parse_frame(message)
+                assert frame["payload"] == numbered(16, 16, frame["sequence"])
+                assert not received or frame["sequence"] == received[-1] + 1, (received[-1], frame["sequence"])
+                received.append(frame["sequence"])
+            if done(received, control):
+                return None
+    except ConnectionClosed as closed:
+        return closed
+
+
 def test_nats_server_restarting_mid_stream_the_nodes_reconnect_and_the_stream_goes_on(cluster, nats):
     a, b = cluster("a"), cluster("b")
-
-    async def lossless_until(viewer, received: list, done):
-        """Reads a lossless viewer's frames into `received` until `done(received, control)`; returns how
-        it was closed if it is closed first. Whatever happens, it never skips a frame."""
-        try:
-            while True:
-                message = await asyncio.wait_for(viewer.recv(), 60)
-                control = json.loads(message) if isinstance(message, str) else None
-                if control is None:
-                    frame = parse_frame(message)
-                    assert frame["payload"] == numbered(16, 16, frame["sequence"])
-                    assert not received or frame["sequence"] == received[-1] + 1, (received[-1], frame["sequence"])
-                    received.append(frame["sequence"])
-                if done(received, control):
-                    return None
-        except ConnectionClosed as closed:
-            return closed
 
     async def scenario():
         live = await connect(b.ws + "/streams/restart").__aenter__()
@@ -350,6 +351,61 @@ def test_nats_server_restarting_mid_stream_the_nodes_reconnect_and_the_stream_go
     run(scenario())
     assert metric(a, 'canvaswire_nats_reconnects_total{node="a"}') >= 1
     assert metric(b, 'canvaswire_nats_reconnects_total{node="b"}') >= 1
+
+
+def test_an_outage_longer_than_the_node_timeout_closes_remote_lossless_viewers_and_live_ones_go_on(cluster, nats):
+    """nats-server down for longer than the 3 s after which nodes give each other up: the frames
+    published on node a meanwhile never reach node b, so its lossless viewer is closed with 1011
+    (having skipped nothing), while its live viewer is told the publisher is gone, then back in the
+    same run, and goes on with frames published after the outage."""
+    a, b = cluster("a"), cluster("b")
+
+    async def scenario():
+        live = await connect(b.ws + "/streams/outage").__aenter__()
+        lossless = await connect(b.ws + "/streams/outage?policy=all").__aenter__()
+        await live.recv()
+        await lossless.recv()
+        async with connect(a.ws + "/streams/outage/publish") as publisher:
+            run_id = json.loads(await publisher.recv())["run"]
+            sequence = 0
+            stop = asyncio.Event()
+
+            async def publish():
+                nonlocal sequence
+                while not stop.is_set():
+                    await publisher.send(make_frame(16, 16, sequence, numbered(16, 16, sequence)))
+                    sequence += 1
+                    await asyncio.sleep(0.01)
+            task = asyncio.create_task(publish())
+            received = []
+            closed = await lossless_until(lossless, received, lambda got, _: len(got) >= 10)
+            assert closed is None, closed
+            started = {"connected": False}
+            while not started["connected"]:  # the viewer came before the publisher: "none yet", then the run
+                started, _ = await read_control(live, "publisher", timeout=30)
+            assert started["run"] == run_id, started
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, nats.stop)
+            await asyncio.sleep(4.5)  # past the node timeout (3 s) and the heartbeat that notices it
+            await loop.run_in_executor(None, nats.restart)
+            back = sequence  # published with nats-server back
+            closed = await lossless_until(lossless, received, lambda got, _: False)
+            assert closed.rcvd is not None and closed.rcvd.code == 1011, closed
+            assert "lost between nodes" in closed.rcvd.reason, closed.rcvd
+            # The live viewer: the publisher gone while node a could not be heard, then back in the
+            # same run, then frames published after the outage.
+            left, _ = await read_control(live, "publisher", timeout=30)
+            assert left["connected"] is False, left
+            again, _ = await read_control(live, "publisher", timeout=60)
+            assert again["connected"] is True and again["run"] == run_id and again["continued"] is True, again
+            frame = await next_frame(live, timeout=60)
+            while frame["sequence"] < back:
+                frame = await next_frame(live, timeout=60)
+            assert frame["payload"] == numbered(16, 16, frame["sequence"])
+            stop.set()
+            await task  # the publisher on node a was never closed
+        await live.close()
+    run(scenario())
 
 
 def test_nodes_fail_clearly_without_nats_and_serve_alone_without_the_option(server_factory, nats):

@@ -34,6 +34,10 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
     private var losslessViewers: [ObjectIdentifier: ViewerSession] = [:]
     /// The run of the origin's publisher while it is connected; the feed is then the local publisher.
     private var attachedRun: String?
+    /// The run local viewers were following when the origin went silent. Frames of it published
+    /// meanwhile never reached this node, so if the origin's next welcome carries on with that run,
+    /// lossless viewers here have missed frames (the origin let this node go: no resend can fill it).
+    private var runCutOffBySilence: String?
     /// The snapshot announced by the last welcome, until it has arrived.
     private var expectedSnapshot: (epoch: UInt64, number: UInt64, run: String?)?
     private var lastHeardFromOrigin: ContinuousClock.Instant?
@@ -91,6 +95,7 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
         let timeout = cluster.configuration.nodeTimeout
         if attachedRun != nil, let heard = lastHeardFromOrigin, now - heard > timeout {
             cluster.logger.warning("the stream's origin went silent; its viewers here are told the publisher left", metadata: ["stream": "\(name)"])
+            runCutOffBySilence = attachedRun
             detachFromStream()
         }
         if let since = gapSince {
@@ -226,7 +231,8 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
 
     private func welcomed(_ welcome: OriginWelcome, epoch: UInt64, anchor: UInt64) {
         let previousEpoch = sequence.epoch
-        let runBefore = attachedRun
+        let runBefore = attachedRun ?? runCutOffBySilence
+        runCutOffBySilence = nil
         let continuous = sequence.welcome(epoch: epoch, anchor: anchor)
         lastHeardFromOrigin = .now
         gapSince = nil
