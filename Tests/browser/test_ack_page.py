@@ -1,25 +1,10 @@
 """The viewer page acknowledges each frame once it has drawn it (`?ack=N`, docs/PROTOCOL.md
 "Acknowledged viewers"), in headless Chromium against the real server."""
-import contextlib
-import json
-
-from websockets.sync.client import connect as sync_connect
-
 from browser_support import driver, server_factory, watchdog  # noqa: F401 (fixtures)
-from cw import make_frame, stream_status, wait_until
+from cw import make_frame, publisher_connection, viewer_entry, wait_until
 from test_pages import page_stats, wait_for_stats
 
-
-@contextlib.contextmanager
-def publisher_connection(server, stream):
-    with sync_connect(f"{server.ws}/streams/{stream}/publish", open_timeout=10, close_timeout=5) as publisher:
-        assert json.loads(publisher.recv(timeout=10))["role"] == "publisher"
-        yield publisher
-
-
-def viewer_entry(server, stream):
-    status = stream_status(server.url, stream)
-    return status["viewers"][0] if status and status["viewers"] else None
+ONE_MIB = 2 ** 20  # websockets' default limit on a message received, which these publishers always had
 
 
 def test_viewer_page_acks_each_drawn_frame(server_factory, driver):
@@ -27,7 +12,7 @@ def test_viewer_page_acks_each_drawn_frame(server_factory, driver):
     last was drawn arrives, which only the page's acks allow, and none stays in flight."""
     server = server_factory("--no-demo")
     stream, width, height = "acked", 8, 8
-    with publisher_connection(server, stream) as publisher:
+    with publisher_connection(server, stream, max_size=ONE_MIB) as publisher:
         driver.get(f"{server.url}/?stream={stream}&ack=1")
         hello = wait_for_stats(driver, lambda s: s["hello"] is not None, "the hello")["hello"]
         assert hello["ack"] == 1
@@ -43,7 +28,7 @@ def test_viewer_page_acks_each_drawn_frame(server_factory, driver):
 def test_viewer_page_with_ack_0_sends_no_acks(server_factory, driver):
     server = server_factory("--no-demo")
     stream = "unacked"
-    with publisher_connection(server, stream) as publisher:
+    with publisher_connection(server, stream, max_size=ONE_MIB) as publisher:
         driver.get(f"{server.url}/?stream={stream}&ack=0")
         wait_for_stats(driver, lambda s: s["hello"] is not None, "the hello")
         for sequence in range(3):

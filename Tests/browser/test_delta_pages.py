@@ -11,7 +11,6 @@
 
 Every frame is opaque, so the canvas's premultiplied storage cannot round it and pixels compare exactly.
 """
-import contextlib
 import json
 import pathlib
 import threading
@@ -22,18 +21,12 @@ from websockets.sync.client import connect as sync_connect
 from websockets.sync.server import serve as sync_serve
 
 from browser_support import driver, server_factory, watchdog  # noqa: F401 (fixtures)
-from cw import apply_delta, expected_pattern, make_frame, parse_frame, stream_status, wait_for_viewers, wait_until
+from cw import (apply_delta, expected_pattern, make_frame, parse_frame, publisher_connection, stream_status,
+                wait_for_viewers, wait_until)
 from deltas import changed_tiles, delta_message, sparse_frames
 from test_pages import BLOCK_UNTIL_SERVER_DROPS, WAIT, canvas_pixels, page_stats, wait_for_stats
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-@contextlib.contextmanager
-def publisher_connection(server, stream):
-    with sync_connect(f"{server.ws}/streams/{stream}/publish", max_size=None, open_timeout=10, close_timeout=5) as publisher:
-        assert json.loads(publisher.recv(timeout=10))["role"] == "publisher"
-        yield publisher
 
 
 def wait_until_drawn(driver, sequence, width, height, frame):

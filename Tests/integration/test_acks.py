@@ -11,16 +11,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from conftest import canvaswire_binary
-from cw import make_frame, next_frame, parse_frame, read_control, stream_status, wait_until
-
-
-def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 60))
-
-
-def viewer_entry(server, stream: str):
-    status = stream_status(server.url, stream)
-    return status["viewers"][0] if status and status["viewers"] else None
+from cw import make_frame, next_frame, parse_frame, read_control, run, stream_status, viewer_entry, wait_until
 
 
 async def polled(server, stream: str, condition, message: str):
@@ -65,7 +56,7 @@ def test_a_latest_viewer_has_at_most_n_frames_in_flight_and_gets_the_newest_on_a
             await polled(server, "window", lambda e: e["framesInFlight"] == 0, "frames 2 and 9 acknowledged")
         await publisher.close()
 
-    run(scenario())
+    run(scenario(), timeout=60)
 
 
 def test_a_lossless_viewer_that_acks_gets_every_frame_in_order_then_the_end(server_factory):
@@ -93,7 +84,7 @@ def test_a_lossless_viewer_that_acks_gets_every_frame_in_order_then_the_end(serv
             assert received == list(range(30))
         await publisher.close()
 
-    run(scenario())
+    run(scenario(), timeout=60)
 
 
 def test_a_lossless_viewer_that_never_acks_is_cut_by_the_stall_timeout(server_factory):
@@ -116,7 +107,7 @@ def test_a_lossless_viewer_that_never_acks_is_cut_by_the_stall_timeout(server_fa
             assert frames == [0], "frames 1 and 2 waited for an ack that never came"
         await publisher.close()
 
-    run(scenario())
+    run(scenario(), timeout=60)
 
 
 @pytest.mark.parametrize("query, messages, code, reason", [
@@ -145,7 +136,7 @@ def test_bad_acks_close_the_connection_with_a_clear_code(server_factory, query, 
             assert reason in closed.value.rcvd.reason, closed.value.rcvd.reason
         await publisher.close()
 
-    run(scenario())
+    run(scenario(), timeout=60)
 
 
 def test_receive_live_acknowledges_each_frame_it_writes(server_factory, tmp_path):
@@ -173,7 +164,7 @@ def test_receive_live_acknowledges_each_frame_it_writes(server_factory, tmp_path
             await publisher.close()
             return window
 
-        window = run(scenario())
+        window = run(scenario(), timeout=60)
         stdout, stderr = receiver.communicate(timeout=60)
     finally:
         if receiver.poll() is None:

@@ -8,6 +8,7 @@ import pytest
 from websockets.asyncio.server import serve
 
 from conftest import canvaswire_binary
+from cw import flip_one_byte, swap_payloads, tampering_relay
 
 
 def bench(*args: str) -> dict:
@@ -126,51 +127,13 @@ def test_many_lossless_viewers_on_both_event_loops_never_leave_the_publisher_pau
             assert viewer["throughput"]["frames"] == 1000 and viewer["missed"] == 0 and viewer["sawEnd"]
 
 
-def tamper_flip_one_byte(messages):
-    """Frame 3 arrives with one payload byte changed, deep inside the payload."""
-    message = bytearray(messages[3])
-    message[32 + 5000] ^= 0x01
-    messages[3] = bytes(message)
-
-
-def tamper_swap_payloads(messages):
-    """Frames 3 and 4 arrive under their own headers, each with the other's payload."""
-    a, b = messages[3], messages[4]
-    messages[3], messages[4] = a[:32] + b[32:], b[:32] + a[32:]
-
-
 @pytest.mark.parametrize("content", ["generated", "screen"])
-@pytest.mark.parametrize("tamper", [tamper_flip_one_byte, tamper_swap_payloads], ids=["flipped-byte", "swapped-payloads"])
+@pytest.mark.parametrize("tamper", [flip_one_byte, swap_payloads], ids=["flipped-byte", "swapped-payloads"])
 def test_bench_catches_a_relay_that_alters_payloads(tamper, content):
     # A relay that speaks the protocol but alters what it forwards: the bench must notice, or its
     # "verified" column would prove nothing.
-    hello = {"type": "hello", "protocol": 1, "stream": "x", "highWaterMark": 1 << 20, "server": "tampering",
-             "limits": {"maxWidth": 4096, "maxHeight": 4096, "maxPayloadBytes": 1 << 26}}
-
     async def scenario():
-        viewers = set()
-
-        async def handler(ws):
-            if ws.request.path.endswith("/publish"):
-                await ws.send(json.dumps({**hello, "role": "publisher"}))
-                held = []  # the first five frames, altered together once all have arrived
-                async for message in ws:
-                    if held is not None and isinstance(message, bytes):
-                        held.append(message)
-                        if len(held) < 5:
-                            continue
-                        tamper(held)
-                        outgoing, held = held, None
-                    else:
-                        outgoing = [message]
-                    for out in outgoing:
-                        for viewer in list(viewers):
-                            await viewer.send(out)
-                return
-            await ws.send(json.dumps({**hello, "role": "viewer", "policy": "all"}))
-            viewers.add(ws)
-            await ws.wait_closed()
-
+        handler = tampering_relay(tamper, held=5, policy="all")
         async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
             port = server.sockets[0].getsockname()[1]
             process = await asyncio.create_subprocess_exec(

@@ -9,20 +9,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-import websockets
 from websockets.exceptions import ConnectionClosed
 
-from cw import make_frame, next_frame, parse_frame, random_rgba, read_control, stream_status, wait_until
-
-MAX = 64 * 1024 * 1024
-
-
-def run(coroutine, timeout=180):
-    return asyncio.run(asyncio.wait_for(coroutine, timeout))
-
-
-def connect(url: str, **kwargs):
-    return websockets.connect(url, max_size=MAX, open_timeout=10, close_timeout=5, **kwargs)
+from cw import (connect, expect_close, make_frame, next_frame, parse_frame, random_rgba, read_control, run,
+                stream_status, wait_until)
 
 
 def http_json(url: str):
@@ -37,15 +27,6 @@ def metric(server, name: str) -> float:
             if line.split(" ")[0] == name:
                 return float(line.rsplit(" ", 1)[1])
     return 0.0
-
-
-async def expect_close(ws, code: int, reason_part: str):
-    with pytest.raises(ConnectionClosed) as closed:
-        for _ in range(100000):
-            await asyncio.wait_for(ws.recv(), 30)
-    assert closed.value.rcvd is not None, "closed without a close frame"
-    assert closed.value.rcvd.code == code, closed.value.rcvd
-    assert reason_part in closed.value.rcvd.reason, closed.value.rcvd.reason
 
 
 def numbered(width: int, height: int, sequence: int) -> bytes:
@@ -75,7 +56,7 @@ def test_lossless_viewers_on_every_node_get_exactly_the_frames_sent_on_one(clust
                 assert [f["sequence"] for f in received] == list(range(60))
                 assert [f["payload"] for f in received] == frames
                 await viewer.close()
-    run(scenario())
+    run(scenario(), timeout=180)
     # One publish per frame for the whole cluster, whatever the number of nodes and viewers.
     assert metric(a, 'canvaswire_cluster_frames_published_total{node="a"}') == 60
     assert metric(b, 'canvaswire_cluster_frames_received_total{node="b"}') == 60
@@ -95,7 +76,7 @@ def test_a_1080p_frame_crosses_nodes_in_chunks_byte_for_byte(cluster):
                 received = [await next_frame(viewer, timeout=30) for _ in frames]
                 assert [f["payload"] == payload for f, payload in zip(received, frames)] == [True, True]
                 assert [(f["width"], f["height"], f["sequence"]) for f in received] == [(1920, 1080, 0), (1920, 1080, 1)]
-    run(scenario())
+    run(scenario(), timeout=180)
     # nats-server's default max_payload is 1 MiB: each 8,294,432-byte frame took eight messages.
     assert metric(a, 'canvaswire_nats_messages_out_total{node="a"}') >= 16
 
@@ -131,7 +112,7 @@ def test_a_late_viewer_on_another_node_gets_the_latest_frame_then_only_newer_one
             # The claim names its run from the node's next renewal on.
             entry = {"name": "late", "node": "a", "publisher": True, "run": run_id}
             wait_until(lambda: entry in http_json(b.url + "/streams")["cluster"], message="the stream listed with its node")
-    run(scenario())
+    run(scenario(), timeout=180)
 
 
 def test_a_slow_lossless_viewer_on_node_c_pauses_the_publisher_on_a_and_loses_nothing(cluster):
@@ -204,7 +185,7 @@ def test_a_slow_lossless_viewer_on_node_c_pauses_the_publisher_on_a_and_loses_no
             await task
             assert received == list(range(count))
         await viewer.close()
-    run(scenario())
+    run(scenario(), timeout=180)
 
 
 def test_killing_the_node_of_a_stalled_lossless_viewer_frees_the_publisher(cluster):
@@ -242,7 +223,7 @@ def test_killing_the_node_of_a_stalled_lossless_viewer_frees_the_publisher(clust
                 assert held < count
                 assert received == list(range(count)), "the viewer on node a lost nothing meanwhile"
         stuck.transport.abort()
-    run(scenario())
+    run(scenario(), timeout=180)
 
 
 def test_a_second_publisher_on_another_node_is_refused_naming_the_node_and_may_take_over_later(cluster):
@@ -254,7 +235,7 @@ def test_a_second_publisher_on_another_node_is_refused_naming_the_node_and_may_t
             async with connect(a.ws + "/streams/one/publish") as first:
                 assert json.loads(await first.recv())["role"] == "publisher"
                 async with connect(b.ws + "/streams/one/publish") as second:
-                    await expect_close(second, 1008, "already has a publisher on node a")
+                    await expect_close(second, 1008, "already has a publisher on node a", timeout=30, max_messages=100000)
                 await first.send(make_frame(2, 2, 0, b"\x01" * 16))
                 assert (await next_frame(viewer))["payload"] == b"\x01" * 16
             # The first publisher left: a publisher on node b takes the stream over, and the viewer
@@ -267,7 +248,7 @@ def test_a_second_publisher_on_another_node_is_refused_naming_the_node_and_may_t
                     joined, _ = await read_control(viewer, "publisher", timeout=30)
                 assert joined["run"] == run_id
                 assert (await next_frame(viewer, timeout=30))["payload"] == b"\x02" * 16
-    run(scenario())
+    run(scenario(), timeout=180)
 
 
 async def lossless_until(viewer, received: list, done):
@@ -348,7 +329,7 @@ def test_nats_server_restarting_mid_stream_the_nodes_reconnect_and_the_stream_go
             assert closed is None and received[-1] == sequence - 1, (closed, received[-1], sequence)
         await live.close()
         await lossless.close()
-    run(scenario())
+    run(scenario(), timeout=180)
     assert metric(a, 'canvaswire_nats_reconnects_total{node="a"}') >= 1
     assert metric(b, 'canvaswire_nats_reconnects_total{node="b"}') >= 1
 
@@ -405,7 +386,7 @@ def test_an_outage_longer_than_the_node_timeout_closes_remote_lossless_viewers_a
             stop.set()
             await task  # the publisher on node a was never closed
         await live.close()
-    run(scenario())
+    run(scenario(), timeout=180)
 
 
 def test_nodes_fail_clearly_without_nats_and_serve_alone_without_the_option(server_factory, nats):
@@ -443,7 +424,7 @@ def test_latest_png_is_the_same_on_a_node_without_viewers_and_after_the_publishe
             await (await publisher.ping())
             assert latest_png(b, "png") == (200, payload)
         assert latest_png(b, "png") == (200, payload), "node a still holds the stream's latest frame"
-    run(scenario())
+    run(scenario(), timeout=180)
     assert latest_png(b, "never")[0] == 404
 
 
@@ -492,7 +473,7 @@ def test_the_haproxy_sample_routes_each_stream_to_one_node_and_relays_it(cluster
                 assert local["publisher"] is not None and len(local["viewers"]) >= 2
             for viewer in [through, *direct]:
                 await viewer.close()
-        run(scenario())
+        run(scenario(), timeout=180)
     finally:
         proxy.terminate()
         proxy.wait(timeout=20)

@@ -7,40 +7,23 @@ import struct
 import pytest
 
 from cw import make_frame, parse_frame, random_rgba
-from rawws import BINARY, CLOSE, CONT, PING, PONG, TEXT, RawWebSocket, is_server_control, raw_connections
+from rawws import BINARY, CLOSE, CONT, PING, PONG, TEXT, is_server_control, raw_connections
 
 @pytest.fixture
 def raw(server_factory):
-    """Opens raw connections to one server; every one is closed at the end."""
-    server = server_factory("--no-demo")
-    opened = []
-
-    def open_(path: str) -> RawWebSocket:
-        ws = RawWebSocket(server.ws + path)
-        opened.append(ws)
-        return ws
-
-    open_.server = server
-    yield open_
-    for ws in opened:
-        ws.close()
+    """`raw(path)` opens a raw connection to one server, its hello read so tests start clean; every one
+    is closed at the end."""
+    with raw_connections(server_factory("--no-demo")) as open_:
+        yield open_
 
 
 ENDPOINTS = ["/echo", "/streams/x/publish", "/streams/x"]
 
 
-def open_endpoint(raw, path: str) -> RawWebSocket:
-    ws = raw(path)
-    if path != "/echo":  # the stream endpoints greet first: consume the hello so tests start clean
-        fin, rsv, opcode, payload = ws.recv_frame()
-        assert opcode == TEXT and json.loads(payload)["type"] == "hello"
-    return ws
-
-
 # --- valid traffic -------------------------------------------------------------------------------
 
 def test_fragmented_text_with_interleaved_pings_is_echoed_whole(raw):
-    ws = open_endpoint(raw, "/echo")
+    ws = raw("/echo")
     text = "héllo wörld, ünïcödé 🎨".encode()
     cut = text.index("🎨".encode()) + 2  # splits the 4-byte character across fragments: valid per RFC 6455
     ws.send_frame(TEXT, text[:5], fin=False)
@@ -55,7 +38,7 @@ def test_fragmented_text_with_interleaved_pings_is_echoed_whole(raw):
 
 
 def test_fragmented_binary_with_interleaved_pings_is_echoed_whole(raw):
-    ws = open_endpoint(raw, "/echo")
+    ws = raw("/echo")
     blob = os.urandom(200_000)
     cuts = [0, 1, 1000, 65535, 65536 + 70000, len(blob)]  # 1-byte, 7-bit, 16-bit and 64-bit lengths
     for i, (start, end) in enumerate(zip(cuts, cuts[1:])):
@@ -71,8 +54,8 @@ def test_fragmented_binary_with_interleaved_pings_is_echoed_whole(raw):
 
 
 def test_fragmented_frame_from_a_publisher_reaches_a_viewer_intact(raw):
-    viewer = open_endpoint(raw, "/streams/frag?policy=all")
-    publisher = open_endpoint(raw, "/streams/frag/publish")
+    viewer = raw("/streams/frag?policy=all")
+    publisher = raw("/streams/frag/publish")
     payload = random_rgba(33, 17)
     message = make_frame(33, 17, 7, payload)
     # Split inside the 32-byte header too, and ping between fragments.
@@ -99,7 +82,7 @@ def test_fragmented_frame_from_a_publisher_reaches_a_viewer_intact(raw):
 @pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("payload", [b"", b"ping!", bytes(range(125))], ids=["empty", "short", "125-bytes"])
 def test_ping_is_answered_with_a_pong_carrying_the_same_payload(raw, path, payload):
-    ws = open_endpoint(raw, path)
+    ws = raw(path)
     ws.send_frame(PING, payload)
     while True:
         fin, rsv, opcode, data = ws.recv_frame()
@@ -110,7 +93,7 @@ def test_ping_is_answered_with_a_pong_carrying_the_same_payload(raw, path, paylo
 
 
 def test_unsolicited_pong_is_ignored(raw):
-    ws = open_endpoint(raw, "/echo")
+    ws = raw("/echo")
     ws.send_frame(PONG, b"unsolicited")
     ws.send_frame(TEXT, b"still here")
     assert ws.recv_message() == (TEXT, b"still here")
@@ -119,7 +102,7 @@ def test_unsolicited_pong_is_ignored(raw):
 @pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("code", [1000, 1001, 3000, 4999])
 def test_close_is_answered_with_the_same_code(raw, path, code):
-    ws = open_endpoint(raw, path)
+    ws = raw(path)
     ws.send_frame(CLOSE, ws.close_frame_payload(code, "bye"))
     while True:
         fin, rsv, opcode, payload = ws.recv_frame()
@@ -131,7 +114,7 @@ def test_close_is_answered_with_the_same_code(raw, path, code):
 
 
 def test_close_without_a_code_is_answered_and_the_connection_ends(raw):
-    ws = open_endpoint(raw, "/echo")
+    ws = raw("/echo")
     ws.send_frame(CLOSE, b"")
     fin, rsv, opcode, payload = ws.recv_frame()
     assert opcode == CLOSE and payload in (b"", struct.pack("!H", 1000))
@@ -178,7 +161,7 @@ VIOLATIONS = {
 @pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("violation", list(VIOLATIONS))
 def test_protocol_violation_closes_with_1002(raw, path, violation):
-    ws = open_endpoint(raw, path)
+    ws = raw(path)
     VIOLATIONS[violation](ws, path)
     ws.expect_close(1002)
 
@@ -186,7 +169,7 @@ def test_protocol_violation_closes_with_1002(raw, path, violation):
 @pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("fragmented", [False, True], ids=["whole", "fragmented"])
 def test_invalid_utf8_text_closes_with_1007(raw, path, fragmented):
-    ws = open_endpoint(raw, path)
+    ws = raw(path)
     bad = b'{"type":"end","x":"\xc3\x28"}'  # 0xC3 followed by a non-continuation byte
     if fragmented:
         ws.send_frame(TEXT, bad[:10], fin=False)
@@ -233,7 +216,7 @@ def test_publisher_frame_over_the_limit_closes_with_1009_even_in_fragments(small
 
 
 def test_text_message_over_64_kib_closes_with_1009(raw):
-    ws = open_endpoint(raw, "/streams/x/publish")
+    ws = raw("/streams/x/publish")
     ws.send_frame(TEXT, b" " * (64 << 10), fin=False)
     ws.send_frame(CONT, b" ", fin=True)
     ws.expect_close(1009)

@@ -11,12 +11,8 @@ import zlib
 import pytest
 import websockets
 
-from cw import apply_message, make_frame, metric, parse_frame
+from cw import apply_message, make_frame, metric, parse_frame, run
 from rawws import BINARY, CLOSE, PING, TEXT, RawWebSocket, raw_frame
-
-
-def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 120))
 
 
 def deflate(data: bytes, bits: int = 15) -> bytes:

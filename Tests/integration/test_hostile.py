@@ -17,15 +17,10 @@ import time
 import pytest
 import websockets
 
-from cw import make_frame, parse_frame, random_rgba, wait_for_viewers, wait_until
-from test_conformance import BINARY, CONT, PING, PONG, TEXT, RawWebSocket
+from cw import MAX_MESSAGE, make_frame, parse_frame, random_rgba, run, start_receiver, wait_for_viewers, wait_until
+from rawws import BINARY, CONT, PING, PONG, TEXT, RawWebSocket
 
-MAX = 64 * 1024 * 1024
 MiB = 1024 * 1024
-
-
-def run(coroutine, timeout: float = 180):
-    return asyncio.run(asyncio.wait_for(coroutine, timeout))
 
 
 def raise_open_file_limit(wanted: int) -> None:
@@ -89,7 +84,7 @@ def test_hundreds_of_unfinished_handshakes_are_cut_off_while_a_viewer_keeps_watc
     }
 
     async def scenario():
-        async with websockets.connect(server.ws + "/streams/demo", max_size=MAX, open_timeout=10) as viewer:
+        async with websockets.connect(server.ws + "/streams/demo", max_size=MAX_MESSAGE, open_timeout=10) as viewer:
             stop = asyncio.Event()
             counter = asyncio.create_task(count_frames(viewer, stop))
             stuck = []
@@ -106,15 +101,15 @@ def test_hundreds_of_unfinished_handshakes_are_cut_off_while_a_viewer_keeps_watc
                 sock.close()
             return len(left_open), frames
 
-    left_open, frames = run(scenario())
+    left_open, frames = run(scenario(), timeout=180)
     assert left_open == 0, f"{left_open} of 300 unfinished connections were never cut off"
     assert frames > 0, "the viewer stopped receiving demo frames while the stuck connections were open"
 
     async def still_serving():  # and the server takes new viewers afterwards
-        async with websockets.connect(server.ws + "/streams/demo", max_size=MAX, open_timeout=10) as viewer:
+        async with websockets.connect(server.ws + "/streams/demo", max_size=MAX_MESSAGE, open_timeout=10) as viewer:
             while not isinstance(await asyncio.wait_for(viewer.recv(), 10), bytes):
                 pass
-    run(still_serving())
+    run(still_serving(), timeout=180)
 
 
 def test_viewers_that_never_read_keep_server_memory_bounded(server_factory):
@@ -135,8 +130,8 @@ def test_viewers_that_never_read_keep_server_memory_bounded(server_factory):
     baseline = server.rss_bytes()
 
     async def scenario():
-        async with websockets.connect(server.ws + "/streams/wall", max_size=MAX) as fast:
-            async with websockets.connect(server.ws + "/streams/wall/publish", max_size=MAX) as publisher:
+        async with websockets.connect(server.ws + "/streams/wall", max_size=MAX_MESSAGE) as fast:
+            async with websockets.connect(server.ws + "/streams/wall/publish", max_size=MAX_MESSAGE) as publisher:
                 await publisher.recv()
                 payload = random_rgba(width, height)
                 for sequence in range(count):
@@ -148,7 +143,7 @@ def test_viewers_that_never_read_keep_server_memory_bounded(server_factory):
                         latest = parse_frame(message)["sequence"]
                 return server.rss_bytes()
 
-    peak = run(scenario())
+    peak = run(scenario(), timeout=180)
     for sock in stalled:
         sock.close()
     # 120 MiB passed 21 viewers. Frames are shared between viewers, and each stalled viewer holds at
@@ -172,15 +167,15 @@ def test_publisher_that_stops_mid_message_is_closed_and_harms_no_one(server_fact
             stuck.send_frame(BINARY, message[:1000], fin=False)  # the first fragment, then nothing
 
         async def others_unaffected():
-            async with websockets.connect(server.ws + "/streams/demo", max_size=MAX) as viewer:
+            async with websockets.connect(server.ws + "/streams/demo", max_size=MAX_MESSAGE) as viewer:
                 frames = 0
                 while frames < 5:
                     if isinstance(await asyncio.wait_for(viewer.recv(), 10), bytes):
                         frames += 1
-            async with websockets.connect(server.ws + "/echo", max_size=MAX) as echo:
+            async with websockets.connect(server.ws + "/echo", max_size=MAX_MESSAGE) as echo:
                 await echo.send(b"still here")
                 assert await asyncio.wait_for(echo.recv(), 10) == b"still here"
-        run(others_unaffected())
+        run(others_unaffected(), timeout=180)
         # The stuck publisher answers no ping, so the dead-peer timeout ends it (the server pings
         # it, then closes the socket).
         assert not wait_for_eof([stuck.sock], 30), "the silent publisher was never closed"
@@ -194,7 +189,7 @@ def test_publisher_that_answers_pings_but_never_finishes_a_message_is_closed(ser
     message = make_frame(64, 64, 0, random_rgba(64, 64))
 
     async def scenario():
-        async with websockets.connect(server.ws + "/streams/stall/publish", max_size=MAX) as publisher:
+        async with websockets.connect(server.ws + "/streams/stall/publish", max_size=MAX_MESSAGE) as publisher:
             await publisher.recv()
             never = asyncio.Event()
 
@@ -209,7 +204,7 @@ def test_publisher_that_answers_pings_but_never_finishes_a_message_is_closed(ser
             sending.cancel()
             assert publisher.close_code == 1008, publisher.close_code
             assert "unfinished" in publisher.close_reason
-    run(scenario())
+    run(scenario(), timeout=180)
 
 
 def test_fragment_flood_is_reassembled_within_bounds_and_refused_beyond_the_limit(server_factory):
@@ -293,20 +288,20 @@ def test_a_thousand_idle_viewers(server_factory):
     viewers_wanted = 1000
 
     async def scenario():
-        first = await websockets.connect(server.ws + "/streams/idle", max_size=MAX, open_timeout=30)
+        first = await websockets.connect(server.ws + "/streams/idle", max_size=MAX_MESSAGE, open_timeout=30)
         await first.recv()
         before = server.rss_bytes()
         viewers = [first]
         for _ in range(viewers_wanted // 100):
             batch = await asyncio.gather(*(
-                websockets.connect(server.ws + "/streams/idle", max_size=MAX, open_timeout=60, ping_interval=None)
+                websockets.connect(server.ws + "/streams/idle", max_size=MAX_MESSAGE, open_timeout=60, ping_interval=None)
                 for _ in range(100)
             ))
             viewers += batch
         await asyncio.to_thread(wait_for_viewers, server.url, "idle", len(viewers), 60)
         after = server.rss_bytes()
         # Every viewer is live: a frame published now reaches each one.
-        async with websockets.connect(server.ws + "/streams/idle/publish", max_size=MAX) as publisher:
+        async with websockets.connect(server.ws + "/streams/idle/publish", max_size=MAX_MESSAGE) as publisher:
             await publisher.recv()
             await publisher.send(make_frame(4, 4, 9, bytes(64)))
 
@@ -378,15 +373,6 @@ def noise_pngs(folder: pathlib.Path, count: int, size: int = 256) -> list[bytes]
     return pixels
 
 
-def receiver(server, out: pathlib.Path, *args: str, stream: str = "faults") -> subprocess.Popen:
-    process = subprocess.Popen(
-        [canvaswire_binary(), "receive", f"{server.ws}/streams/{stream}", "--out", str(out), "--json", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    wait_for_viewers(server.url, stream, 1)
-    return process
-
-
 def sender(server, *args: str, stream: str = "faults") -> subprocess.Popen:
     return subprocess.Popen(
         [canvaswire_binary(), "send", f"{server.ws}/streams/{stream}/publish", "--json", *args],
@@ -429,7 +415,7 @@ def test_receiver_on_a_full_disk_names_it_exits_non_zero_and_leaves_no_partial_f
     server = server_factory("--no-demo")
     expected = noise_pngs(tmp_path / "in", 16)  # 16 x 256 KiB into 2 MiB
     out = tmpfs("out", "size=2m")
-    receiving = receiver(server, out)
+    receiving = start_receiver(server, "faults", out)
     sending = sender(server, str(tmp_path / "in"))
     _, stderr = receiving.communicate(timeout=120)
     sending.communicate(timeout=120)
@@ -450,7 +436,7 @@ def test_receiver_refuses_a_read_only_folder_and_stops_when_it_becomes_read_only
 
     expected = noise_pngs(tmp_path / "in", 40, size=64)
     out = tmpfs("out", "size=8m")
-    receiving = receiver(server, out)
+    receiving = start_receiver(server, "faults", out)
     sending = sender(server, str(tmp_path / "in"), "--fps", "20")
     wait_until(lambda: len(list(out.iterdir())) >= 5, 60, message="the first files")
     subprocess.run(["mount", "-o", "remount,ro", str(out)], check=True)
@@ -466,7 +452,7 @@ def test_sigterm_stops_a_receiver_cleanly_after_writing_what_it_received(server_
     expected = noise_pngs(tmp_path / "in", 200, size=64)
     out = tmp_path / "out"
     out.mkdir()
-    receiving = receiver(server, out)
+    receiving = start_receiver(server, "faults", out)
     sending = sender(server, str(tmp_path / "in"), "--fps", "40")
     wait_until(lambda: len(list(out.iterdir())) >= 5, 60, message="the first files")
     receiving.send_signal(signal.SIGTERM)
@@ -485,7 +471,7 @@ def test_sigterm_stops_a_sender_with_1001_and_no_end_message(server_factory, tmp
     noise_pngs(tmp_path / "in", 200, size=32)
 
     async def scenario():
-        async with websockets.connect(server.ws + "/streams/faults?policy=all", max_size=MAX) as viewer:
+        async with websockets.connect(server.ws + "/streams/faults?policy=all", max_size=MAX_MESSAGE) as viewer:
             sending = sender(server, str(tmp_path / "in"), "--fps", "40")
             frames, control = 0, []
             while frames < 5:
@@ -502,7 +488,7 @@ def test_sigterm_stops_a_sender_with_1001_and_no_end_message(server_factory, tmp
                         break
             return sending.returncode, stdout, stderr, control
 
-    returncode, stdout, stderr, control = run(scenario())
+    returncode, stdout, stderr, control = run(scenario(), timeout=180)
     assert returncode == 128 + signal.SIGTERM, stderr
     assert json.loads(stdout)["stoppedBy"] == "SIGTERM"
     assert "the stream was not ended" in stderr
@@ -514,7 +500,7 @@ def test_server_sigterm_during_a_lossless_transfer_ends_the_receiver_cleanly(ser
     expected = noise_pngs(tmp_path / "in", 200, size=64)
     out = tmp_path / "out"
     out.mkdir()
-    receiving = receiver(server, out)
+    receiving = start_receiver(server, "faults", out)
     sending = sender(server, str(tmp_path / "in"), "--fps", "40", "--no-reconnect")
     wait_until(lambda: len(list(out.iterdir())) >= 5, 60, message="the first files")
     assert server.stop() == 0

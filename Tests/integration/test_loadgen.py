@@ -4,27 +4,19 @@ fail a relay that alters, reorders or drops what it forwards. Figures are checke
 consistency, never for speed."""
 import asyncio
 import json
-import os
 import pathlib
-import shutil
 import subprocess
 import sys
 
 import pytest
 from websockets.asyncio.server import serve
 
+from cw import flip_one_byte, node, node_env, swap_payloads, tampering_relay
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LOADGEN = ROOT / "tools" / "bench" / "loadgen.js"
 RELAYS = ROOT / "tools" / "bench" / "relays"
-NODE_PATH = "/usr/share/nodejs"
 SMALL = ["--size", "64x48", "--duration", "1.2", "--warmup", "0.2", "--grace", "10"]
-
-
-def node() -> str:
-    binary = shutil.which("node")
-    if binary is None:
-        pytest.fail("node is not installed (apt-get install nodejs node-ws)")
-    return binary
 
 
 def loadgen(url: str, *args: str) -> tuple[int, dict, str]:
@@ -57,7 +49,7 @@ class Relay:
         script = RELAYS / (name + (".js" if name.startswith("node_") else ".py"))
         command = [node(), str(script)] if name.startswith("node_") else [sys.executable, str(script)]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env={**os.environ, "NODE_PATH": NODE_PATH})
+                                        env=node_env())
         line = self.process.stdout.readline()
         if not line.startswith("listening "):
             self.process.kill()
@@ -168,17 +160,6 @@ def test_peer_relay_gives_lossless_viewers_every_frame(relay_factory, name):
         assert viewer["missed"] == 0 and viewer["delivered"] == 1
 
 
-def flip_one_byte(held):
-    message = bytearray(held[3])
-    message[32 + 5000] ^= 0x01
-    held[3] = bytes(message)
-
-
-def swap_payloads(held):
-    a, b = held[3], held[4]
-    held[3], held[4] = a[:32] + b[32:], b[:32] + a[32:]
-
-
 def swap_order(held):
     held[3], held[4] = held[4], held[3]
 
@@ -208,39 +189,15 @@ TAMPERS = {
 @pytest.mark.parametrize("case", TAMPERS, ids=list(TAMPERS))
 def test_generator_fails_a_relay_that_alters_frames(case):
     tamper, failure = TAMPERS[case]
-    hello = {"type": "hello", "protocol": 1, "stream": "x", "highWaterMark": 1 << 20, "server": "tampering",
-             "limits": {"maxWidth": 4096, "maxHeight": 4096, "maxPayloadBytes": 1 << 26}}
 
     async def scenario():
-        viewers = set()
-
         async def send(viewer, message):
             if case == "fragmented" and isinstance(message, bytes):
                 await viewer.send([message[i:i + 1000] for i in range(0, len(message), 1000)])
             else:
                 await viewer.send(message)
 
-        async def handler(ws):
-            if ws.request.path.endswith("/publish"):
-                await ws.send(json.dumps({**hello, "role": "publisher"}))
-                held = []  # the first frames, altered together once they have all arrived
-                async for message in ws:
-                    if held is not None and isinstance(message, bytes):
-                        held.append(message)
-                        if len(held) < 6:
-                            continue
-                        tamper(held)
-                        outgoing, held = held, None
-                    else:
-                        outgoing = [message]
-                    for out in outgoing:
-                        for viewer in list(viewers):
-                            await send(viewer, out)
-                return
-            await ws.send(json.dumps({**hello, "role": "viewer", "policy": "latest"}))
-            viewers.add(ws)
-            await ws.wait_closed()
-
+        handler = tampering_relay(tamper, held=6, policy="latest", forward=send)
         async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
             port = server.sockets[0].getsockname()[1]
             # Paced, so that the tampered frames (the first six) fall inside the measured window too.

@@ -6,9 +6,7 @@ samples' own code, and compares every byte of every saved or received frame with
 """
 import asyncio
 import json
-import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import time
@@ -18,32 +16,18 @@ import websockets
 from websockets.asyncio.server import serve
 from websockets.sync.client import connect as sync_connect
 
-from cw import expected_pattern, make_frame, parse_frame, wait_for_viewers
+from cw import expected_pattern, make_frame, node, node_env, parse_frame, wait_for_viewers
 from deltas import delta_message, sparse_frames
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
-NODE_PATH = "/usr/share/nodejs"
 TIMEOUT = 60
-
-
-def node() -> str:
-    binary = shutil.which("node")
-    if binary is None:
-        pytest.fail("node is not installed (apt-get install nodejs node-ws)")
-    if not (pathlib.Path(NODE_PATH) / "ws").is_dir():
-        pytest.fail(f"the ws package is not in {NODE_PATH} (apt-get install node-ws)")
-    return binary
-
-
-def node_env():
-    return {**os.environ, "NODE_PATH": NODE_PATH}
 
 
 def publisher_command(kind: str, url: str, count: int, width: int, height: int):
     if kind == "python":
         return [sys.executable, str(SAMPLES / "python" / "publisher.py"), url, str(count), "--size", f"{width}x{height}"]
-    return [node(), str(SAMPLES / "node" / "publisher.js"), url, str(count), f"{width}x{height}"]
+    return [node(needs_ws=True), str(SAMPLES / "node" / "publisher.js"), url, str(count), f"{width}x{height}"]
 
 
 def viewer_command(kind: str, url: str, out_dir: pathlib.Path, count: int):
@@ -51,7 +35,7 @@ def viewer_command(kind: str, url: str, out_dir: pathlib.Path, count: int):
         return [sys.executable, str(SAMPLES / "python" / "viewer.py"), url, str(out_dir), str(count)]
     if kind == "python-raw":
         return [sys.executable, str(SAMPLES / "python" / "viewer.py"), url, str(out_dir), str(count), "--raw"]
-    return [node(), str(SAMPLES / "node" / "viewer.js"), url, str(out_dir), str(count)]
+    return [node(needs_ws=True), str(SAMPLES / "node" / "viewer.js"), url, str(out_dir), str(count)]
 
 
 def finish(process: subprocess.Popen, what: str) -> str:
@@ -173,7 +157,7 @@ def test_samples_stay_short():
 def delta_viewer_command(kind: str, url: str, out_dir: pathlib.Path, count: int):
     if kind == "python":
         return [sys.executable, str(SAMPLES / "python" / "delta_viewer.py"), url, str(out_dir), str(count)]
-    return [node(), str(SAMPLES / "node" / "delta_viewer.js"), url, str(out_dir), str(count)]
+    return [node(needs_ws=True), str(SAMPLES / "node" / "delta_viewer.js"), url, str(out_dir), str(count)]
 
 
 @pytest.mark.parametrize("viewer", ["python", "node"])

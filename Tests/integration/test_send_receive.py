@@ -4,7 +4,6 @@ import os
 import pathlib
 import random
 import signal
-import socket
 import subprocess
 import time
 
@@ -13,7 +12,7 @@ from PIL import Image
 from websockets.sync.client import connect as sync_connect
 
 from conftest import Server, canvaswire_binary
-from cw import make_frame, metric
+from cw import canvaswire_send, decoded_rgba, finish_receiver, free_port, make_frame, metric, start_receiver
 from deltas import sparse_frames
 
 
@@ -33,58 +32,19 @@ def make_images(folder: pathlib.Path, count: int = 12) -> list[bytes]:
     return expected
 
 
-def decoded(path: pathlib.Path) -> bytes:
-    return Image.open(path).convert("RGBA").tobytes()
-
-
-def start_receiver(server: Server, out: pathlib.Path, *args: str) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [canvaswire_binary(), "receive", server.ws + "/streams/e2e", "--out", str(out), "--json", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    wait_for_viewer(server, "e2e")
-    return process
-
-
-def wait_for_viewer(server: Server, stream: str, timeout: float = 20):
-    import urllib.request
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = json.loads(urllib.request.urlopen(server.url + "/streams").read())
-        if any(s["name"] == stream and s["viewers"] for s in status["streams"]):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no viewer joined {stream}")
-
-
-def send(server: Server, *args: str, stdin: bytes | None = None) -> dict:
-    result = subprocess.run(
-        [canvaswire_binary(), "send", server.ws + "/streams/e2e/publish", "--json", *args],
-        input=stdin, capture_output=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr.decode()
-    return json.loads(result.stdout)
-
-
-def finish(receiver: subprocess.Popen) -> dict:
-    stdout, stderr = receiver.communicate(timeout=60)
-    assert receiver.returncode == 0, stderr
-    return json.loads(stdout)
-
-
 def test_folder_of_mixed_pngs_arrives_exactly_in_order(server_factory, tmp_path):
     server = server_factory("--no-demo")
     source, out = tmp_path / "in", tmp_path / "out"
     source.mkdir(), out.mkdir()
     expected = make_images(source)
-    receiver = start_receiver(server, out)
-    sent = send(server, str(source))
-    summary = finish(receiver)
+    receiver = start_receiver(server, "e2e", out)
+    sent = canvaswire_send(server.ws + "/streams/e2e/publish", str(source), timeout=120)
+    summary = finish_receiver(receiver)
     assert sent["frames"] == len(expected) and sent["skipped"] == []
     assert summary["frames"] == len(expected) and summary["ended"] and summary["closeCode"] == 1000
     files = sorted(out.iterdir())
     assert [f.name for f in files] == [f"frame-{i:06d}.png" for i in range(len(expected))]
-    assert [decoded(f) for f in files] == expected
+    assert [decoded_rgba(f) for f in files] == expected
 
 
 def test_png_stream_and_png_wire_format_on_stdin(server_factory, tmp_path):
@@ -93,10 +53,10 @@ def test_png_stream_and_png_wire_format_on_stdin(server_factory, tmp_path):
     source.mkdir(), out.mkdir()
     expected = make_images(source, 6)
     stream = b"".join((source / f"frame{i}.png").read_bytes() for i in range(6))
-    receiver = start_receiver(server, out)
-    send(server, "-", "--format", "png", stdin=stream)
-    assert finish(receiver)["frames"] == 6
-    assert [decoded(out / f"frame-{i:06d}.png") for i in range(6)] == expected
+    receiver = start_receiver(server, "e2e", out)
+    canvaswire_send(server.ws + "/streams/e2e/publish", "-", "--format", "png", stdin=stream, timeout=120)
+    assert finish_receiver(receiver)["frames"] == 6
+    assert [decoded_rgba(out / f"frame-{i:06d}.png") for i in range(6)] == expected
 
 
 def test_raw_rgba_on_stdin_to_raw_files(server_factory, tmp_path):
@@ -104,9 +64,9 @@ def test_raw_rgba_on_stdin_to_raw_files(server_factory, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     frames = [os.urandom(5 * 3 * 4) for _ in range(9)]
-    receiver = start_receiver(server, out, "--format", "rgba")
-    send(server, "--raw", "--size", "5x3", stdin=b"".join(frames))
-    finish(receiver)
+    receiver = start_receiver(server, "e2e", out, "--format", "rgba")
+    canvaswire_send(server.ws + "/streams/e2e/publish", "--raw", "--size", "5x3", stdin=b"".join(frames), timeout=120)
+    finish_receiver(receiver)
     assert [(out / f"frame-{i:06d}.rgba").read_bytes() for i in range(9)] == frames
 
 
@@ -126,7 +86,7 @@ def test_watched_folder_sends_files_as_they_are_completed(server_factory, tmp_pa
     for folder in (staging, watched, out):
         folder.mkdir()
     expected = make_images(staging, 5)
-    receiver = start_receiver(server, out, "--count", "5")
+    receiver = start_receiver(server, "e2e", out, "--count", "5")
     sender = subprocess.Popen(
         [canvaswire_binary(), "send", server.ws + "/streams/e2e/publish", "--watch", str(watched), "--quiet"],
         stderr=subprocess.PIPE,
@@ -135,12 +95,12 @@ def test_watched_folder_sends_files_as_they_are_completed(server_factory, tmp_pa
         wait_for_publisher(server, "e2e")
         for index in range(5):
             os.rename(staging / f"frame{index}.png", watched / f"frame{index}.png")  # moved in, like a screenshot
-        summary = finish(receiver)
+        summary = finish_receiver(receiver)
     finally:
         sender.terminate()
         sender.wait(timeout=20)
     assert summary["frames"] == 5
-    assert [decoded(out / f"frame-{i:06d}.png") for i in range(5)] == expected
+    assert [decoded_rgba(out / f"frame-{i:06d}.png") for i in range(5)] == expected
 
 
 def wait_for_publisher(server: Server, stream: str, timeout: float = 20):
@@ -165,11 +125,11 @@ def test_invalid_png_is_named_and_skipped_or_fatal(server_factory, tmp_path):
         capture_output=True, timeout=60,
     )
     assert result.returncode != 0 and b"frame1.png" in result.stderr
-    receiver = start_receiver(server, out)
-    summary = send(server, str(source), "--on-error", "skip")
+    receiver = start_receiver(server, "e2e", out)
+    summary = canvaswire_send(server.ws + "/streams/e2e/publish", str(source), "--on-error", "skip", timeout=120)
     assert len(summary["skipped"]) == 1 and "frame1.png" in summary["skipped"][0]
-    assert finish(receiver)["frames"] == 2
-    assert [decoded(out / f"frame-{i:06d}.png") for i in range(2)] == [expected[0], expected[2]]
+    assert finish_receiver(receiver)["frames"] == 2
+    assert [decoded_rgba(out / f"frame-{i:06d}.png") for i in range(2)] == [expected[0], expected[2]]
 
 
 def test_receiver_refuses_to_overwrite_and_reports_missing_folder(server_factory, tmp_path):
@@ -177,8 +137,8 @@ def test_receiver_refuses_to_overwrite_and_reports_missing_folder(server_factory
     out = tmp_path / "out"
     out.mkdir()
     (out / "frame-000000.png").write_bytes(b"precious")
-    receiver = start_receiver(server, out)
-    send(server, "--raw", "--size", "2x2", stdin=b"\x01" * 16)
+    receiver = start_receiver(server, "e2e", out)
+    canvaswire_send(server.ws + "/streams/e2e/publish", "--raw", "--size", "2x2", stdin=b"\x01" * 16, timeout=120)
     _, stderr = receiver.communicate(timeout=60)
     assert receiver.returncode != 0 and "already exists" in stderr
     assert (out / "frame-000000.png").read_bytes() == b"precious"
@@ -193,7 +153,7 @@ def test_killed_receiver_leaves_only_complete_pngs(server_factory, tmp_path):
     server = server_factory("--no-demo")
     out = tmp_path / "out"
     out.mkdir()
-    receiver = start_receiver(server, out)
+    receiver = start_receiver(server, "e2e", out)
     sender = subprocess.Popen(
         [canvaswire_binary(), "send", server.ws + "/streams/e2e/publish", "--raw", "--size", "640x360", "--quiet"],
         stdin=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -211,13 +171,7 @@ def test_killed_receiver_leaves_only_complete_pngs(server_factory, tmp_path):
     names = sorted(p.name for p in out.iterdir())
     assert names and all(n.startswith("frame-") and n.endswith(".png") for n in names), names
     for name in names:
-        assert decoded(out / name) == frame
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        assert decoded_rgba(out / name) == frame
 
 
 def test_sender_resumes_after_the_server_restarts(tmp_path):
@@ -243,7 +197,7 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
         try:
             out = tmp_path / "out"
             out.mkdir()
-            receiver = start_receiver(second, out)
+            receiver = start_receiver(second, "e2e", out)
             deadline = time.monotonic() + 60
             while len(list(out.iterdir())) < 5 and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -251,12 +205,12 @@ def test_sender_resumes_after_the_server_restarts(tmp_path):
             receiver.wait(timeout=20)
             kept = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.iterdir()}
             assert kept, "the first receiver wrote files before it was killed"
-            receiver = start_receiver(second, out, "--resume")
+            receiver = start_receiver(second, "e2e", out, "--resume")
             stdout, stderr = sender.communicate(timeout=120)
             assert sender.returncode == 0, stderr
             summary = json.loads(stdout)
             assert summary["reconnects"] >= 1 and summary["frames"] == count
-            received = finish(receiver)
+            received = finish_receiver(receiver)
             assert received["ended"]
             names = sorted(p.name for p in out.iterdir())
             assert names[-1] == f"frame-{count - 1:06d}.png", "the sender carried on to the last frame"
@@ -281,11 +235,11 @@ def test_send_deflate_and_receive_with_or_without_it_keep_every_pixel(server_fac
     source, out = tmp_path / "in", tmp_path / "out"
     source.mkdir(), out.mkdir()
     expected = make_images(source, count=6)
-    receiver = start_receiver(server, out, receive_deflate)
-    sent = send(server, str(source), "--deflate")
-    summary = finish(receiver)
+    receiver = start_receiver(server, "e2e", out, receive_deflate)
+    sent = canvaswire_send(server.ws + "/streams/e2e/publish", str(source), "--deflate", timeout=120)
+    summary = finish_receiver(receiver)
     assert sent["frames"] == summary["frames"] == len(expected)
-    assert [decoded(f) for f in sorted(out.iterdir())] == expected
+    assert [decoded_rgba(f) for f in sorted(out.iterdir())] == expected
     # `--deflate on` compresses every frame for a viewer that agreed to deflate, and none otherwise.
     compressed = metric(server.url, "canvaswire_messages_compressed_total", "e2e")
     assert compressed == (len(expected) if receive_deflate == "--deflate" else 0)
@@ -299,13 +253,13 @@ def test_receive_takes_deltas_by_default_and_writes_every_frame_byte_for_byte(se
     out = tmp_path / "out"
     out.mkdir()
     frames = sparse_frames(96, 64, 8)
-    receiver = start_receiver(server, out, "--format", "rgba", "--no-deflate", *(["--encoding", "raw"] if encoding == "raw" else []))
+    receiver = start_receiver(server, "e2e", out, "--format", "rgba", "--no-deflate", *(["--encoding", "raw"] if encoding == "raw" else []))
     with sync_connect(server.ws + "/streams/e2e/publish", open_timeout=10, close_timeout=5) as publisher:
         assert json.loads(publisher.recv(timeout=10))["role"] == "publisher"
         for sequence, frame in enumerate(frames):
             publisher.send(make_frame(96, 64, sequence, frame))
         publisher.send(json.dumps({"type": "end", "lastSequence": len(frames) - 1}))
-    summary = finish(receiver)
+    summary = finish_receiver(receiver)
     assert summary["frames"] == len(frames) and summary["ended"]
     assert [path.read_bytes() for path in sorted(out.iterdir())] == frames
     whole = len(frames) * (32 + 96 * 64 * 4)
@@ -325,9 +279,9 @@ def test_send_delta_sends_what_changed_and_every_viewer_gets_every_pixel(server_
     for index, frame in enumerate(frames):
         width, height = (96, 64) if index < 6 else (64, 48)
         Image.frombytes("RGBA", (width, height), frame).save(source / f"frame{index}.png")
-    receiver = start_receiver(server, out, "--encoding", "raw", "--format", "rgba")
-    sent = send(server, str(source), "--delta")
-    summary = finish(receiver)
+    receiver = start_receiver(server, "e2e", out, "--encoding", "raw", "--format", "rgba")
+    sent = canvaswire_send(server.ws + "/streams/e2e/publish", str(source), "--delta", timeout=120)
+    summary = finish_receiver(receiver)
     assert sent["frames"] == summary["frames"] == len(frames)
     assert sent["deltaFrames"] == len(frames) - 2, sent
     assert sent["bytes"] < (6 * 96 * 64 * 4 + 4 * 64 * 48 * 4) / 2, sent

@@ -10,13 +10,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from cw import make_frame, next_frame, parse_frame, random_rgba, read_control
-
-MAX = 64 * 1024 * 1024
-
-
-def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 120))
+from cw import MAX_MESSAGE, connect, expect_close, make_frame, next_frame, parse_frame, random_rgba, read_control, run
 
 
 def http_get(url: str):
@@ -25,19 +19,6 @@ def http_get(url: str):
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
-
-
-def connect(url: str, **kwargs):
-    return websockets.connect(url, max_size=MAX, open_timeout=10, close_timeout=5, **kwargs)
-
-
-async def expect_close(ws, code: int, reason_part: str):
-    with pytest.raises(ConnectionClosed) as closed:
-        for _ in range(1000):
-            await asyncio.wait_for(ws.recv(), 10)
-    assert closed.value.rcvd is not None, "server closed without a close frame"
-    assert closed.value.rcvd.code == code, closed.value.rcvd
-    assert reason_part in closed.value.rcvd.reason, closed.value.rcvd.reason
 
 
 def test_http_endpoints(server):
@@ -436,7 +417,7 @@ def test_tls_serves_https_and_wss(server_factory, tmp_path):
 
     async def scenario():
         async with websockets.connect(server.ws.replace("ws://", "wss://").replace("https://", "wss://") + "/streams/demo",
-                                      ssl=context, max_size=MAX) as viewer:
+                                      ssl=context, max_size=MAX_MESSAGE) as viewer:
             assert json.loads(await viewer.recv())["type"] == "hello"
             frame = await next_frame(viewer)
             assert (frame["width"], frame["height"]) == (640, 360)

@@ -5,20 +5,9 @@ import http.client
 import json
 import urllib.parse
 
-import websockets
 from websockets.exceptions import InvalidStatus
 
-from cw import make_frame, random_rgba, stream_status, wait_until
-
-MAX = 64 * 1024 * 1024
-
-
-def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 120))
-
-
-def connect(url: str):
-    return websockets.connect(url, max_size=MAX, open_timeout=10, close_timeout=5)
+from cw import connect, make_frame, random_rgba, run, stream_status, wait_until
 
 
 async def next_message(ws):

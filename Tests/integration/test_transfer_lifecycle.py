@@ -6,14 +6,14 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import threading
 
 from PIL import Image
 
 from conftest import canvaswire_binary
-from cw import stream_status, wait_for_viewers, wait_until
+from cw import (canvaswire_send, decoded_rgba, finish_receiver, free_port, start_receiver, stream_status,
+                wait_for_viewers, wait_until)
 
 TYPE_NAMES = ("NIO", "Failure(", "Error(", "errno", "IOError", "SocketAddress", "Optional(")
 
@@ -30,34 +30,8 @@ def make_images(folder: pathlib.Path, count: int, size=(8, 6), first: int = 0) -
     return expected
 
 
-def decoded(path: pathlib.Path) -> bytes:
-    return Image.open(path).convert("RGBA").tobytes()
-
-
 def run_cli(*args: str, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([canvaswire_binary(), *args], input=stdin, capture_output=True, timeout=timeout)
-
-
-def send(url: str, *args: str, stdin: bytes | None = None) -> dict:
-    result = run_cli("send", url, "--json", *args, stdin=stdin)
-    assert result.returncode == 0, result.stderr.decode()
-    return json.loads(result.stdout)
-
-
-def start_receiver(server, name: str, out: pathlib.Path, *args: str) -> subprocess.Popen:
-    """`receive` into `out`, returned once the server counts it as a viewer of `name`."""
-    process = subprocess.Popen(
-        [canvaswire_binary(), "receive", f"{server.ws}/streams/{name}", "--out", str(out), "--json", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    wait_for_viewers(server.url, name, 1)
-    return process
-
-
-def finish(receiver: subprocess.Popen) -> dict:
-    stdout, stderr = receiver.communicate(timeout=60)
-    assert receiver.returncode == 0, stderr
-    return json.loads(stdout)
 
 
 def files(folder: pathlib.Path) -> list[str]:
@@ -73,12 +47,6 @@ def one_line(stderr: bytes | str) -> str:
     return lines[0]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 # --- runs: a reused name, an interrupted send, a dropped connection -------------------------------
 
 def test_receive_then_send_on_a_reused_name_writes_exactly_the_new_run(server_factory, tmp_path):
@@ -87,19 +55,19 @@ def test_receive_then_send_on_a_reused_name_writes_exactly_the_new_run(server_fa
     source, out = tmp_path / "in", tmp_path / "out"
     expected = make_images(source, 30)
     out.mkdir()
-    send(f"{server.ws}/streams/cam", str(source))
+    canvaswire_send(f"{server.ws}/streams/cam", str(source))
     first_run = stream_status(server.url, "cam")["run"]
 
     receiver = start_receiver(server, "cam", out)
-    sent = send(f"{server.ws}/streams/cam", str(source))
-    summary = finish(receiver)
+    sent = canvaswire_send(f"{server.ws}/streams/cam", str(source))
+    summary = finish_receiver(receiver)
 
     second_run = stream_status(server.url, "cam")["run"]
     assert sent["frames"] == 30 and second_run != first_run
     assert summary["frames"] == 30 and summary["ended"] and not summary["newRun"]
     assert summary["run"] == second_run and summary["skippedLeftovers"] == 1, summary
     assert files(out) == [f"frame-{i:06d}.png" for i in range(30)]
-    assert [decoded(out / f"frame-{i:06d}.png") for i in range(30)] == expected
+    assert [decoded_rgba(out / f"frame-{i:06d}.png") for i in range(30)] == expected
 
 
 def test_receive_then_send_after_an_interrupted_send_writes_exactly_the_new_run(server_factory, tmp_path):
@@ -117,12 +85,12 @@ def test_receive_then_send_after_an_interrupted_send_writes_exactly_the_new_run(
     wait_until(lambda: stream_status(server.url, "cam")["runState"] == "interrupted", message="the run interrupted")
 
     receiver = start_receiver(server, "cam", out)
-    send(f"{server.ws}/streams/cam", str(source))
-    summary = finish(receiver)
+    canvaswire_send(f"{server.ws}/streams/cam", str(source))
+    summary = finish_receiver(receiver)
 
     assert summary["frames"] == 30 and summary["ended"] and summary["skippedLeftovers"] == 1, summary
     assert files(out) == [f"frame-{i:06d}.png" for i in range(30)]
-    assert [decoded(out / f"frame-{i:06d}.png") for i in range(30)] == expected
+    assert [decoded_rgba(out / f"frame-{i:06d}.png") for i in range(30)] == expected
 
 
 def test_a_new_run_ends_a_receiver_cleanly_instead_of_mixing_in(server_factory, tmp_path):
@@ -141,12 +109,12 @@ def test_a_new_run_ends_a_receiver_cleanly_instead_of_mixing_in(server_factory, 
     wait_until(lambda: len(os.listdir(out)) >= 3, message="3 files written")
     stopped.send_signal(signal.SIGTERM)
     stopped.wait(timeout=20)
-    send(f"{server.ws}/streams/cam", str(second))
-    summary = finish(receiver)
+    canvaswire_send(f"{server.ws}/streams/cam", str(second))
+    summary = finish_receiver(receiver)
     names = files(out)
     assert summary["newRun"] and not summary["ended"] and summary["frames"] == len(names) < 30, summary
     assert names == [f"frame-{i:06d}.png" for i in range(len(names))]
-    assert [decoded(out / name) for name in names] == expected[:len(names)], "only the first run's frames"
+    assert [decoded_rgba(out / name) for name in names] == expected[:len(names)], "only the first run's frames"
 
 
 class Relay:
@@ -216,7 +184,7 @@ def test_a_sender_whose_connection_drops_continues_its_run_and_the_receiver_keep
         relay.cut()
         stdout, stderr = sender.communicate(timeout=60)
         assert sender.returncode == 0, stderr
-        summary = finish(receiver)
+        summary = finish_receiver(receiver)
     finally:
         relay.stop()
     sent = json.loads(stdout)
@@ -227,7 +195,7 @@ def test_a_sender_whose_connection_drops_continues_its_run_and_the_receiver_keep
     names = files(out)
     assert names[-1] == "frame-000039.png", "the receiver saved on to the run's last frame"
     for name in names:
-        assert decoded(out / name) == expected[int(name[6:12])]
+        assert decoded_rgba(out / name) == expected[int(name[6:12])]
 
 
 # --- the stream limit ------------------------------------------------------------------------------
@@ -311,11 +279,11 @@ def test_count_5_with_a_fast_sender_writes_exactly_5_files(server_factory, tmp_p
     # (the receiver used to leave 6 of these).
     frames = [os.urandom(640 * 360 * 4) for _ in range(60)]
     receiver = start_receiver(server, "cam", out, "--count", "5")
-    send(f"{server.ws}/streams/cam", "--raw", "--size", "640x360", stdin=b"".join(frames))
-    summary = finish(receiver)
+    canvaswire_send(f"{server.ws}/streams/cam", "--raw", "--size", "640x360", stdin=b"".join(frames))
+    summary = finish_receiver(receiver)
     assert summary["frames"] == 5
     assert files(out) == [f"frame-{i:06d}.png" for i in range(5)]
-    assert [decoded(out / f"frame-{i:06d}.png") for i in range(5)] == frames[:5]
+    assert [decoded_rgba(out / f"frame-{i:06d}.png") for i in range(5)] == frames[:5]
 
 
 def test_nothing_is_written_after_a_failed_write(server_factory, tmp_path):
@@ -324,7 +292,7 @@ def test_nothing_is_written_after_a_failed_write(server_factory, tmp_path):
     out.mkdir()
     (out / "frame-000003.png").write_bytes(b"precious")
     receiver = start_receiver(server, "cam", out)
-    send(f"{server.ws}/streams/cam", "--raw", "--size", "64x48", stdin=os.urandom(64 * 48 * 4) * 40)
+    canvaswire_send(f"{server.ws}/streams/cam", "--raw", "--size", "64x48", stdin=os.urandom(64 * 48 * 4) * 40)
     _, stderr = receiver.communicate(timeout=60)
     assert receiver.returncode == 1
     assert "frame-000003.png: already exists" in one_line(stderr)
@@ -344,7 +312,7 @@ def test_a_size_change_in_a_raw_stdout_stream_is_an_error_unless_allowed(server_
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         wait_for_viewers(server.url, "raw", 1)
-        send(f"{server.ws}/streams/raw", str(source))
+        canvaswire_send(f"{server.ws}/streams/raw", str(source))
         stdout, stderr = receiver.communicate(timeout=60)
         assert receiver.returncode == returncode, stderr.decode()
         assert stdout == b"".join(expected[:frames])

@@ -11,16 +11,7 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from cw import make_frame, next_frame, read_control, stream_status, wait_until
-
-
-def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 60))
-
-
-def viewer_entry(server, stream: str):
-    status = stream_status(server.url, stream)
-    return status["viewers"][0] if status and status["viewers"] else None
+from cw import make_frame, next_frame, read_control, run, stream_status, viewer_entry, wait_until
 
 
 def kernel_send_buffer(server_port: int, client_port: int) -> int:
@@ -51,7 +42,7 @@ def test_viewer_socket_options_are_applied_and_read_back(server_factory):
             status = stream_status(server.url, "sock")
             assert status["publisher"] is None
 
-    run(scenario())
+    run(scenario(), timeout=60)
 
 
 def test_zero_keeps_the_kernels_defaults(server_factory):
@@ -68,7 +59,7 @@ def test_zero_keeps_the_kernels_defaults(server_factory):
                 default = int(wmem.read().split()[1])
             assert entry["socket"]["sendBufferSize"] >= default
 
-    run(scenario())
+    run(scenario(), timeout=60)
 
 
 def test_publishers_sockets_are_left_alone(server_factory):
@@ -83,7 +74,7 @@ def test_publishers_sockets_are_left_alone(server_factory):
             assert "socket" not in status["publisher"] or status["publisher"]["socket"] is None
             assert kernel_send_buffer(port, publisher.local_address[1]) != 2 * 262144, "the viewers' SO_SNDBUF was applied"
 
-    run(scenario())
+    run(scenario(), timeout=60)
 
 
 def test_an_acknowledging_viewer_is_announced_and_counted(server_factory):
@@ -111,7 +102,7 @@ def test_an_acknowledging_viewer_is_announced_and_counted(server_factory):
                     wait_until, lambda: (e := viewer_entry(server, "ack")) and e["framesSent"] == 3 and e, message="frame 4 sent")
                 assert entry["framesInFlight"] == 1
 
-    run(scenario())
+    run(scenario(), timeout=60)
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "x", "1025", ""])
@@ -126,4 +117,4 @@ def test_bad_ack_windows_are_refused_before_the_upgrade(server_factory, value):
         assert response.status_code == 400
         assert b"ack must be a whole number of frames from 1 to 1024" in response.body
 
-    run(scenario())
+    run(scenario(), timeout=60)
