@@ -112,6 +112,26 @@ public struct DeltaDecoder: Sendable {
         }
     }
 
+    /// The tiles of `grid` that a validated delta's rectangles touch: pixels outside them are the
+    /// base frame's, so no other tile can have changed.
+    ///
+    /// - Parameters:
+    ///   - payload: A payload that ``validate(_:)`` accepted for this frame size.
+    ///   - grid: A grid over frames of this decoder's size.
+    public func tilesTouched(by payload: UnsafeRawBufferPointer, in grid: TileGrid) -> TileSet {
+        precondition(grid.frameSize == frameSize, "a grid over \(grid.frameSize) for deltas of \(frameSize)")
+        precondition(payload.count >= 4, "delta payload was not validated")
+        var tiles = TileSet(grid: grid)
+        var offset = 4
+        for _ in 0..<Int(UInt32(littleEndian: payload.loadUnaligned(as: UInt32.self))) {
+            precondition(payload.count - offset >= DeltaRectangle.headerLength, "delta payload was not validated")
+            let rectangle = DeltaRectangle.read(from: payload, at: offset)
+            grid.insertTiles(touching: rectangle, into: &tiles)
+            offset += rectangle.encodedLength
+        }
+        return tiles
+    }
+
     /// Clears the coverage of the first `count` rectangles of a payload whose headers were checked.
     private static func unmark(_ count: Int, of payload: UnsafeRawBufferPointer, in coverage: inout CoverageBitmap) {
         var offset = 4

@@ -54,6 +54,23 @@ extension TileGrid {
         }
     }
 
+    /// Adds to `tiles` every tile among `candidates` whose pixels differ between two frames: when the
+    /// rest are known not to have changed, as outside the rectangles of a publisher's delta.
+    ///
+    /// The tiles outside `candidates` are handed to the full search as already found, so it reads only
+    /// the candidates' spans and leaves a tile row after one pixel row when it has none: a delta that
+    /// touches 0.6 % of a 1080p frame is compared in that 0.6 % instead of the 0.57 ms of a whole pass.
+    public func insertChangedTiles(
+        from previous: UnsafeRawBufferPointer, to current: UnsafeRawBufferPointer, into tiles: inout TileSet,
+        among candidates: TileSet
+    ) {
+        var skipped = candidates.complement()
+        skipped.formUnion(tiles)
+        insertChangedTiles(from: previous, to: current, into: &skipped)
+        skipped.formIntersection(candidates)
+        tiles.formUnion(skipped)
+    }
+
     /// The offset of the first byte that differs, or `nil` when `count` bytes are equal.
     ///
     /// 32 bytes a step as four 64-bit words, the same shape as ``WebSocketMasking``: on equal data it

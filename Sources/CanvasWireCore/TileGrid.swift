@@ -48,6 +48,15 @@ public struct TileGrid: Hashable, Sendable {
         return rectangle(columns: tile % columns..<tile % columns + 1, rows: tile / columns..<tile / columns + 1)
     }
 
+    /// Adds every tile that `rectangle` (inside the frame) touches.
+    public func insertTiles(touching rectangle: DeltaRectangle, into tiles: inout TileSet) {
+        guard rectangle.width > 0, rectangle.height > 0 else { return }
+        let columns = rectangle.x / tileSize...(rectangle.x + rectangle.width - 1) / tileSize
+        for row in rectangle.y / tileSize...(rectangle.y + rectangle.height - 1) / tileSize {
+            for column in columns { tiles.insert(row * self.columns + column) }
+        }
+    }
+
     /// The pixels a block of tiles covers, clipped to the frame.
     func rectangle(columns: Range<Int>, rows: Range<Int>) -> DeltaRectangle {
         let x = columns.lowerBound * tileSize

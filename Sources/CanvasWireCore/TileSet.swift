@@ -46,6 +46,23 @@ public struct TileSet: Hashable, Sendable, Sequence {
         return result
     }
 
+    /// Keeps only the tiles also in `other`, a set of the same capacity.
+    public mutating func formIntersection(_ other: TileSet) {
+        precondition(other.capacity == capacity, "tile sets of \(capacity) and \(other.capacity) tiles")
+        for index in words.indices { words[index] &= other.words[index] }
+    }
+
+    /// Every tile of the grid that is not in this set.
+    public func complement() -> TileSet {
+        var result = self
+        for index in result.words.indices { result.words[index] = ~result.words[index] }
+        // Bits past the last tile stay clear, so `count` and iteration see only real tiles.
+        if capacity % 64 != 0, let last = result.words.indices.last {
+            result.words[last] &= (1 << UInt64(capacity % 64)) - 1
+        }
+        return result
+    }
+
     /// Empties the set, keeping its memory.
     public mutating func removeAll() {
         for index in words.indices { words[index] = 0 }

@@ -32,6 +32,25 @@ import Testing
                 "\(width)x\(height) in tiles of \(tileSize)")
     }
 
+    @Test(arguments: 0..<30) func amongCandidatesFindsTheChangedCandidatesOnly(seed: Int) {
+        var random = Random(seed: UInt64(3000 + seed))
+        let width = random.int(in: 1...120)
+        let height = random.int(in: 1...70)
+        let tileSize = [1, 7, 16][seed % 3]
+        let old = random.bytes(width * height * 4)
+        let new = Self.touch(old, pixels: random.int(in: 0...40), using: &random)
+        let grid = TileGrid(frameSize: FrameSize(width: width, height: height), tileSize: tileSize)
+        var candidates = TileSet(grid: grid)
+        for tile in 0..<grid.tileCount where random.int(in: 0...2) == 0 { candidates.insert(tile) }
+        var tiles = TileSet(grid: grid)
+        let earlier = random.int(in: 0...grid.tileCount - 1)
+        tiles.insert(earlier)  // found for an earlier frame: kept, whether a candidate or not
+        old.withUnsafeBytes { a in new.withUnsafeBytes { b in grid.insertChangedTiles(from: a, to: b, into: &tiles, among: candidates) } }
+        let changed = DeltaReference.changedTiles(old, new, width: width, height: height, tileSize: tileSize)
+        #expect(Set(tiles) == changed.intersection(Set(candidates)).union([earlier]),
+                "\(width)x\(height) in tiles of \(tileSize)")
+    }
+
     @Test func everyTileOfEntirelyDifferentFramesIsFound() {
         var random = Random(seed: 5)
         let old = random.bytes(100 * 37 * 4)

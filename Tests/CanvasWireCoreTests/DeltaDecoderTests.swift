@@ -62,6 +62,26 @@ import Testing
         #expect(try Self.decode(payload, to: old, width: width, height: height).get() == expected)
     }
 
+    @Test(arguments: 0..<20) func theTilesTouchedCoverEveryPixelADeltaCanChange(seed: Int) throws {
+        var random = Random(seed: UInt64(500 + seed))
+        let width = random.int(in: 1...70)
+        let height = random.int(in: 1...70)
+        let old = random.bytes(width * height * 4)
+        let new = random.bytes(width * height * 4)
+        let rects = DeltaReference.randomRects(width: width, height: height, attempts: random.int(in: 0...12), using: &random)
+        let payload = DeltaReference.encode(rects, of: new, width: width)
+        let applied = try #require(DeltaReference.apply(payload, to: old, width: width, height: height))
+        let grid = TileGrid(frameSize: FrameSize(width: width, height: height), tileSize: 8)
+        var decoder = try DeltaDecoder(frameSize: grid.frameSize)
+        let touched = try payload.withUnsafeBytes { bytes in
+            _ = try decoder.validate(bytes)
+            return decoder.tilesTouched(by: bytes, in: grid)
+        }
+        // Every tile a rectangle reaches, and no other: the reference's changed tiles (between random
+        // frames, every touched tile changed) are exactly these.
+        #expect(Set(touched) == DeltaReference.changedTiles(old, applied, width: width, height: height, tileSize: 8))
+    }
+
     @Test func anEmptyDeltaIsValidAndChangesNothing() throws {
         let frame: [UInt8] = Array(0..<16)
         #expect(try Self.decode([0, 0, 0, 0], to: frame, width: 2, height: 2).get() == frame)

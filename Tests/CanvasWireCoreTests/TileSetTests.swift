@@ -29,6 +29,37 @@ import Testing
         #expect(a.isEmpty && a.count == 0 && Array(a).isEmpty && a.capacity == 130)
     }
 
+    @Test(arguments: [1, 63, 64, 65, 130]) func theComplementHoldsEveryOtherTileAndNoneBeyond(capacity: Int) {
+        var tiles = TileSet(capacity: capacity)
+        for tile in stride(from: 0, to: capacity, by: 3) { tiles.insert(tile) }
+        let complement = tiles.complement()
+        #expect(Array(complement) == (0..<capacity).filter { $0 % 3 != 0 })
+        #expect(complement.count + tiles.count == capacity, "no bit past the last tile")
+        #expect(tiles.union(complement).count == capacity)
+    }
+
+    @Test func intersectionKeepsTheTilesInBoth() {
+        var a = TileSet(capacity: 130)
+        var b = TileSet(capacity: 130)
+        for tile in [0, 63, 64, 129] { a.insert(tile) }
+        for tile in [1, 64, 129] { b.insert(tile) }
+        a.formIntersection(b)
+        #expect(Array(a) == [64, 129])
+    }
+
+    @Test func aRectangleTouchesEveryTileItReachesIntoEvenByOnePixel() {
+        let grid = TileGrid(frameSize: FrameSize(width: 50, height: 20), tileSize: 16)  // 4 x 2 tiles
+        var tiles = TileSet(grid: grid)
+        grid.insertTiles(touching: DeltaRectangle(x: 15, y: 15, width: 2, height: 2), into: &tiles)
+        #expect(Array(tiles) == [0, 1, 4, 5])
+        tiles.removeAll()
+        grid.insertTiles(touching: DeltaRectangle(x: 48, y: 16, width: 2, height: 4), into: &tiles)
+        #expect(Array(tiles) == [7], "the clipped corner tile")
+        tiles.removeAll()
+        grid.insertTiles(touching: DeltaRectangle(x: 0, y: 0, width: 50, height: 20), into: &tiles)
+        #expect(tiles.count == grid.tileCount)
+    }
+
     @Test func aGridsSetHasOneBitPerTile() {
         let grid = TileGrid(frameSize: FrameSize(width: 1920, height: 1080), tileSize: 32)
         #expect(grid.columns == 60 && grid.rows == 34)

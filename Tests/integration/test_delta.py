@@ -7,20 +7,11 @@ import os
 import struct
 
 import pytest
-import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from cw import apply_message, delta_payload, make_frame, parse_frame, stream_status, wait_until
+from cw import apply_message, connect, delta_payload, make_frame, parse_frame, run, stream_status, wait_until
 
 W, H = 320, 180
-
-
-def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 120))
-
-
-def connect(url: str, **kwargs):
-    return websockets.connect(url, max_size=None, open_timeout=10, close_timeout=5, **kwargs)
 
 
 def screen_frames(count: int, width: int = W, height: int = H, seed: int = 1):
@@ -53,10 +44,10 @@ def test_a_delta_viewer_rebuilds_every_frame_exactly_and_gets_deltas(server_fact
     frames = screen_frames(30)
 
     async def scenario():
-        async with connect(server.ws + "/streams/d?policy=all&encoding=delta") as viewer:
+        async with connect(server.ws + "/streams/d?policy=all&encoding=delta", max_size=None) as viewer:
             hello = json.loads(await viewer.recv())
             assert hello["encoding"] == "delta"
-            async with connect(server.ws + "/streams/d/publish", compression=None) as publisher:
+            async with connect(server.ws + "/streams/d/publish", compression=None, max_size=None) as publisher:
                 await publisher.recv()
                 for sequence, pixels in enumerate(frames):
                     await publisher.send(make_frame(W, H, sequence, pixels))
@@ -81,11 +72,11 @@ def test_size_changes_and_png_frames_are_sent_whole_and_a_raw_viewer_sees_no_del
     png = open(os.path.join(os.path.dirname(__file__), "../../samples/palette-256x64.png"), "rb").read()
 
     async def scenario():
-        async with connect(server.ws + "/streams/s?policy=all&encoding=delta") as delta, \
-                connect(server.ws + "/streams/s?policy=all") as raw:
+        async with connect(server.ws + "/streams/s?policy=all&encoding=delta", max_size=None) as delta, \
+                connect(server.ws + "/streams/s?policy=all", max_size=None) as raw:
             for ws in (delta, raw):
                 await ws.recv(), await ws.recv()
-            async with connect(server.ws + "/streams/s/publish", compression=None) as publisher:
+            async with connect(server.ws + "/streams/s/publish", compression=None, max_size=None) as publisher:
                 await publisher.recv()
                 sent = [make_frame(64, 32, 0, small[0]), make_frame(64, 32, 1, small[1]), make_frame(96, 48, 2, large[0]),
                         make_frame(96, 48, 3, large[1]), make_frame(256, 64, 4, png, fmt=2), make_frame(96, 48, 5, large[2])]
@@ -106,6 +97,37 @@ def test_size_changes_and_png_frames_are_sent_whole_and_a_raw_viewer_sees_no_del
     run(scenario())
 
 
+async def publish_past_a_paused_viewer(server, stream: str, publisher, viewer, messages: list):
+    """Publishes `messages` to the only, paused, viewer of `stream` until the server drops frames for
+    it (checked at the 101st), then `end`, and lets the viewer read again."""
+    for count, message in enumerate(messages, start=1):
+        await publisher.send(message)
+        if count == 101:
+            wait_until(lambda: stream_status(server.url, stream)["viewers"][0]["dropped"] > 0,
+                       message="frames dropped for the paused viewer")
+    await publisher.send(json.dumps({"type": "end"}))
+    viewer.transport.resume_reading()
+
+
+async def rebuild_until_end(viewer, held, frames):
+    """Reads a delta viewer's messages until `end`, rebuilding each frame from `held` and checking it
+    against the published one. Returns (sequence, message length, frames dropped just before) each."""
+    received, dropped = [], 0
+    while True:
+        message = await asyncio.wait_for(viewer.recv(), 20)
+        if isinstance(message, str):
+            control = json.loads(message)
+            if control["type"] == "end":
+                return received
+            dropped += control.get("count", 0) if control["type"] == "dropped" else 0
+            continue
+        held = apply_message(held, message)
+        sequence = parse_frame(message)["sequence"]
+        assert bytes(held) == frames[sequence], f"frame {sequence} differs"
+        received.append((sequence, len(message), dropped))
+        dropped = 0
+
+
 def test_a_slow_latest_delta_viewer_catches_up_with_exact_frames(server_factory):
     """A viewer that stops reading falls behind; each frame it then gets must equal the published frame
     of the same sequence number, and it must have skipped some (one catch-up delta for many frames)."""
@@ -122,34 +144,18 @@ def test_a_slow_latest_delta_viewer_catches_up_with_exact_frames(server_factory)
         frames.append(bytes(image))
 
     async def scenario():
-        viewer = await connect(server.ws + "/streams/slow?encoding=delta&policy=latest", max_queue=1).__aenter__()
+        viewer = await connect(server.ws + "/streams/slow?encoding=delta&policy=latest", max_queue=1, max_size=None).__aenter__()
         await viewer.recv()
         await viewer.recv()
         viewer.transport.pause_reading()
-        async with connect(server.ws + "/streams/slow/publish", compression=None) as publisher:
+        async with connect(server.ws + "/streams/slow/publish", compression=None, max_size=None) as publisher:
             await publisher.recv()
-            for sequence, pixels in enumerate(frames):
-                await publisher.send(make_frame(640, 360, sequence, pixels))
-                if sequence == 100:
-                    wait_until(lambda: stream_status(server.url, "slow")["viewers"][0]["dropped"] > 0,
-                               message="frames dropped for the paused viewer")
-            await publisher.send(json.dumps({"type": "end"}))
-            viewer.transport.resume_reading()
-            held, shown, dropped = None, [], 0
-            while True:
-                message = await asyncio.wait_for(viewer.recv(), 20)
-                if isinstance(message, str):
-                    control = json.loads(message)
-                    dropped += control.get("count", 0) if control["type"] == "dropped" else 0
-                    if control["type"] == "end":
-                        break
-                    continue
-                held = apply_message(held, message)
-                sequence = parse_frame(message)["sequence"]
-                assert bytes(held) == frames[sequence], f"frame {sequence} differs"
-                shown.append(sequence)
+            await publish_past_a_paused_viewer(server, "slow", publisher, viewer,
+                                               [make_frame(640, 360, n, pixels) for n, pixels in enumerate(frames)])
+            received = await rebuild_until_end(viewer, None, frames)
+            shown = [sequence for sequence, _, _ in received]
             assert shown[-1] == len(frames) - 1, "the last frame shown is the newest"
-            assert dropped > 0 and len(shown) < len(frames)
+            assert sum(dropped for _, _, dropped in received) > 0 and len(shown) < len(frames)
         await viewer.close()
 
     run(scenario())
@@ -172,11 +178,11 @@ def test_a_publishers_deltas_are_applied_by_the_server(server_factory):
         deltas.append(delta_payload([rect], lambda r, p=patch: p))
 
     async def scenario():
-        async with connect(server.ws + "/streams/p?policy=all") as raw, \
-                connect(server.ws + "/streams/p?policy=all&encoding=delta") as delta:
+        async with connect(server.ws + "/streams/p?policy=all", max_size=None) as raw, \
+                connect(server.ws + "/streams/p?policy=all&encoding=delta", max_size=None) as delta:
             for ws in (raw, delta):
                 await ws.recv(), await ws.recv()
-            async with connect(server.ws + "/streams/p/publish", compression=None) as publisher:
+            async with connect(server.ws + "/streams/p/publish", compression=None, max_size=None) as publisher:
                 await publisher.recv()
                 await publisher.send(make_frame(W, H, 0, expected[0]))
                 for sequence, payload in enumerate(deltas, start=1):
@@ -209,7 +215,7 @@ def test_malformed_deltas_are_refused(server_factory, bad):
     payload, code, reason = BAD_DELTAS[bad]
 
     async def scenario():
-        async with connect(server.ws + "/streams/bad/publish", compression=None) as publisher:
+        async with connect(server.ws + "/streams/bad/publish", compression=None, max_size=None) as publisher:
             await publisher.recv()
             await publisher.send(make_frame(W, H, 0, bytes(W * H * 4)))
             await publisher.send(make_frame(W, H, 1, payload, fmt=3))
@@ -226,7 +232,7 @@ def test_a_delta_before_any_full_frame_is_refused(server_factory):
     server = server_factory("--no-demo")
 
     async def scenario():
-        async with connect(server.ws + "/streams/first/publish", compression=None) as publisher:
+        async with connect(server.ws + "/streams/first/publish", compression=None, max_size=None) as publisher:
             await publisher.recv()
             await publisher.send(make_frame(W, H, 0, delta_payload([], None), fmt=3))
             with pytest.raises(ConnectionClosed) as closed:
@@ -240,9 +246,53 @@ def test_a_delta_before_any_full_frame_is_refused(server_factory):
 def test_an_unknown_encoding_is_refused_before_the_upgrade(server):
     async def scenario():
         with pytest.raises(InvalidStatus) as refused:
-            async with connect(server.ws + "/streams/demo?encoding=jpeg"):
+            async with connect(server.ws + "/streams/demo?encoding=jpeg", max_size=None):
                 pass
         assert refused.value.response.status_code == 400
         assert b"encoding must be raw or delta" in refused.value.response.body
+
+    run(scenario())
+
+
+def test_a_catching_up_viewer_gets_only_the_tiles_that_changed_inside_a_publishers_rectangles(server_factory):
+    """A publisher's delta may cover pixels that did not change: here each frame's rectangle is a band
+    of 40 full rows, but only one 8x8 block inside one 16-pixel tile changes. A viewer in step gets the
+    publisher's own delta; one that fell behind gets a catch-up delta the server makes from the tiles
+    that really changed (compared only inside the publisher's rectangles): that one tile, and exact."""
+    server = server_factory("--no-demo", "--high-water-mark", "20000", "--low-water-mark", "5000")
+    width, height, band = 640, 360, 40
+    import random
+    rng = random.Random(11)
+    image = bytearray(rng.randbytes(width * height * 4))
+    frames, deltas = [bytes(image)], []
+    for _ in range(200):
+        for row in range(16, 24):
+            start = (row * width + 16) * 4
+            image[start:start + 32] = rng.randbytes(32)
+        frames.append(bytes(image))
+        deltas.append(delta_payload([(0, 0, width, band)], lambda r, frame=frames[-1]: frame[:width * band * 4]))
+    own_delta = 32 + 4 + 8 + width * band * 4
+    one_tile = 32 + 4 + 8 + 16 * 16 * 4
+
+    async def scenario():
+        viewer = await connect(server.ws + "/streams/band?encoding=delta&policy=latest", max_queue=1, max_size=None).__aenter__()
+        await viewer.recv()
+        await viewer.recv()
+        async with connect(server.ws + "/streams/band/publish", compression=None, max_size=None) as publisher:
+            await publisher.recv()
+            await publisher.send(make_frame(width, height, 0, frames[0]))
+            (first,), _ = await frames_of(viewer, 1)
+            held = apply_message(None, first)
+            assert bytes(held) == frames[0]
+            viewer.transport.pause_reading()
+            await publish_past_a_paused_viewer(server, "band", publisher, viewer, [
+                make_frame(width, height, n, payload, fmt=3) for n, payload in enumerate(deltas, start=1)])
+            received = await rebuild_until_end(viewer, held, frames)
+        sizes = {"in step": set(), "catching up": set()}
+        for _, length, dropped in received:
+            sizes["catching up" if dropped else "in step"].add(length)
+        assert sizes["catching up"] == {one_tile}, sizes
+        assert sizes["in step"] <= {own_delta}, sizes
+        await viewer.close()
 
     run(scenario())

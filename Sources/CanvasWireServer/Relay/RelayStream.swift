@@ -122,8 +122,9 @@ final class RelayStream: Sendable {
     ///
     /// When delta viewers are attached, the frame is first compared with the previous one (on the
     /// publisher's event loop, before any viewer sees it): about 0.6 ms for 1920x1080 screen content,
-    /// once per frame whatever the number of viewers.
-    func publish(_ frame: Frame) {
+    /// once per frame whatever the number of viewers; only in the tiles its rectangles touched when
+    /// the frame was made from a publisher's delta (`delta`).
+    func publish(_ frame: Frame, fromDelta delta: DeltaOrigin? = nil) {
         let (index, previous, wantsTiles) = state.withLock { state in
             defer { state.nextIndex += 1 }
             return (state.nextIndex, state.latest, state.deltaViewers > 0)
@@ -135,9 +136,17 @@ final class RelayStream: Sendable {
             let grid = TileGrid(frameSize: frame.header.size)
             place.grid = grid
             if wantsTiles, let previous, previous.header.pixelFormat == .rgba8, previous.header.size == frame.header.size {
+                // A delta applied to this very frame changed nothing outside its rectangles.
+                let candidates = delta.flatMap { $0.baseIndex == previous.place.index && $0.grid == grid ? $0.touchedTiles : nil }
                 var tiles = TileSet(grid: grid)
                 previous.payload.withUnsafeReadableBytes { old in
-                    frame.payload.withUnsafeReadableBytes { new in grid.insertChangedTiles(from: old, to: new, into: &tiles) }
+                    frame.payload.withUnsafeReadableBytes { new in
+                        if let candidates {
+                            grid.insertChangedTiles(from: old, to: new, into: &tiles, among: candidates)
+                        } else {
+                            grid.insertChangedTiles(from: old, to: new, into: &tiles)
+                        }
+                    }
                 }
                 place.changedTiles = tiles
             }
@@ -259,4 +268,14 @@ final class RelayStream: Sendable {
             )
         }
     }
+}
+
+/// What a publisher's delta tells the stream about the full frame made from it: the frame it was
+/// applied to, and the tiles its rectangles touch, outside which nothing changed. The stream then
+/// compares only those tiles with its previous frame instead of the whole frame (0.57 ms a 1080p frame).
+struct DeltaOrigin {
+    /// The stream's position of the frame the delta was applied to.
+    var baseIndex: UInt64
+    var grid: TileGrid
+    var touchedTiles: TileSet
 }

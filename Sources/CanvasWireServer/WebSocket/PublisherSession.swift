@@ -89,7 +89,7 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         endpoint.send(.hello(hello))
         let held = heldUntilClaimed ?? []
         heldUntilClaimed = nil
-        held.forEach(publish)
+        held.forEach { publish($0) }
     }
 
     func webSocketDidClose(_ endpoint: WebSocketEndpointHandler, peerClose: ClosePayload?, wasClean: Bool) {
@@ -185,6 +185,11 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         _ = try payload.withUnsafeReadableBytes { bytes in
             Result { () throws(FrameError) in try deltaDecoder!.validate(bytes) }
         }.get()
+        let grid = TileGrid(frameSize: header.size)
+        let origin = DeltaOrigin(
+            baseIndex: base.place.index, grid: grid,
+            touchedTiles: payload.withUnsafeReadableBytes { deltaDecoder!.tilesTouched(by: $0, in: grid) }
+        )
         var fullHeader = header
         fullHeader.pixelFormat = .rgba8
         fullHeader.headerLength = FrameHeader.v1Length
@@ -203,17 +208,17 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         if message.readableBytes < full.readableBytes {
             _ = frame.variants.message(.init(kind: .delta)) { message }
         }
-        publish(frame)
+        publish(frame, fromDelta: origin)
     }
 
-    private func publish(_ frame: Frame) {
+    private func publish(_ frame: Frame, fromDelta delta: DeltaOrigin? = nil) {
         guard let stream, attached else {
             heldUntilClaimed?.append(frame)
             return
         }
         lastPublishedSequence = frame.header.sequence
         counters.countSentFrame()
-        stream.publish(frame)
+        stream.publish(frame, fromDelta: delta)
     }
 
     private func refuse(_ error: FrameError) {
