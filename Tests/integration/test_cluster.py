@@ -367,7 +367,12 @@ def test_an_outage_longer_than_the_node_timeout_closes_remote_lossless_viewers_a
             assert started["run"] == run_id, started
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, nats.stop)
-            await asyncio.sleep(4.5)  # past the node timeout (3 s) and the heartbeat that notices it
+            # Until both sides gave each other up (the 3 s node timeout): node b stops following the
+            # publisher, node a's link to the cluster lets the stream go (its next welcome is a new one).
+            await loop.run_in_executor(None, lambda: wait_until(
+                lambda: stream_status(b.url, "outage")["publisher"] is None
+                and stream_status(a.url, "outage")["viewers"] == [], timeout=30,
+                message="nodes a and b giving each other up"))
             await loop.run_in_executor(None, nats.restart)
             back = sequence  # published with nats-server back
             closed = await lossless_until(lossless, received, lambda got, _: False)

@@ -34,10 +34,11 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
     private var losslessViewers: [ObjectIdentifier: ViewerSession] = [:]
     /// The run of the origin's publisher while it is connected; the feed is then the local publisher.
     private var attachedRun: String?
-    /// The run local viewers were following when the origin went silent. Frames of it published
-    /// meanwhile never reached this node, so if the origin's next welcome carries on with that run,
-    /// lossless viewers here have missed frames (the origin let this node go: no resend can fill it).
-    private var runCutOffBySilence: String?
+    /// Set when an origin that had let this node go (a new epoch: the node fell silent, or the stream
+    /// moved to another node) welcomes it again while it has lossless viewers. Frames published in
+    /// between never reached this node and cannot be resent; whether there were any is known when the
+    /// origin's latest frame arrives: the same as the one here, nothing was published meanwhile.
+    private var latestFrameDecidesGap = false
     /// The snapshot announced by the last welcome, until it has arrived.
     private var expectedSnapshot: (epoch: UInt64, number: UInt64, run: String?)?
     private var lastHeardFromOrigin: ContinuousClock.Instant?
@@ -95,7 +96,6 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
         let timeout = cluster.configuration.nodeTimeout
         if attachedRun != nil, let heard = lastHeardFromOrigin, now - heard > timeout {
             cluster.logger.warning("the stream's origin went silent; its viewers here are told the publisher left", metadata: ["stream": "\(name)"])
-            runCutOffBySilence = attachedRun
             detachFromStream()
         }
         if let since = gapSince {
@@ -197,6 +197,12 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
         switch item.kind {
         case .frameChunk:
             guard let frame = frame(from: item.body) else { return }
+            if latestFrameDecidesGap {
+                // A newer frame before the origin's latest: that one was lost on the way, and with it
+                // the only way to know whether lossless viewers missed frames.
+                latestFrameDecidesGap = false
+                closeLosslessViewers("frames may have been lost between nodes")
+            }
             credit.noteFrame(bytes: frame.message.readableBytes)
             cluster.metrics.framesReceived.increment()
             counters.countSentFrame()
@@ -231,16 +237,16 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
 
     private func welcomed(_ welcome: OriginWelcome, epoch: UInt64, anchor: UInt64) {
         let previousEpoch = sequence.epoch
-        let runBefore = attachedRun ?? runCutOffBySilence
-        runCutOffBySilence = nil
         let continuous = sequence.welcome(epoch: epoch, anchor: anchor)
         lastHeardFromOrigin = .now
         gapSince = nil
-        // Frames of the run lossless viewers are following were published while this node was not
-        // welcomed (it fell silent and the origin let it go): they cannot be had any more.
-        let missedFrames = previousEpoch == epoch ? !continuous : runBefore != nil && runBefore == welcome.publisher.run
-        if lossless, previousEpoch != nil, missedFrames {
-            closeLosslessViewers("frames of the run were lost between nodes and could not be resent")
+        latestFrameDecidesGap = false
+        if lossless, let previousEpoch {
+            if previousEpoch == epoch, !continuous {
+                closeLosslessViewers("frames were lost between nodes and could not be resent")
+            } else if previousEpoch != epoch, welcome.snapshotBytes != nil {
+                latestFrameDecidesGap = true
+            }
         }
         credit.restart(anchor: anchor, window: credit.items)
         follow(welcome.publisher)
@@ -254,7 +260,12 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
         expectedSnapshot = nil
         guard let frame = frame(from: item.body) else { return }
         credit.noteFrame(bytes: frame.message.readableBytes)
-        if let latest = stream.latestFrame?.header, latest == frame.header { return }  // already here
+        let alreadyHere = stream.latestFrame?.header == frame.header
+        if latestFrameDecidesGap {
+            latestFrameDecidesGap = false
+            if !alreadyHere { closeLosslessViewers("frames published while this node could not follow the stream were lost between nodes") }
+        }
+        if alreadyHere { return }
         if let run = expected.run, run == attachedRun {
             counters.countSentFrame()
             stream.publish(frame)
