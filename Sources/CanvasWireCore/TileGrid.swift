@@ -48,8 +48,14 @@ public struct TileGrid: Hashable, Sendable {
         return rectangle(columns: tile % columns..<tile % columns + 1, rows: tile / columns..<tile / columns + 1)
     }
 
-    /// Adds every tile that `rectangle` (inside the frame) touches.
+    /// Adds every tile that `rectangle` touches.
+    ///
+    /// - Precondition: `rectangle` lies inside the frame: one past an edge would mark tiles of the
+    ///   next row instead.
     public func insertTiles(touching rectangle: DeltaRectangle, into tiles: inout TileSet) {
+        precondition(rectangle.x >= 0 && rectangle.y >= 0 && rectangle.x + rectangle.width <= frameSize.width
+                         && rectangle.y + rectangle.height <= frameSize.height,
+                     "\(rectangle) is not inside \(frameSize)")
         guard rectangle.width > 0, rectangle.height > 0 else { return }
         let columns = rectangle.x / tileSize...(rectangle.x + rectangle.width - 1) / tileSize
         for row in rectangle.y / tileSize...(rectangle.y + rectangle.height - 1) / tileSize {

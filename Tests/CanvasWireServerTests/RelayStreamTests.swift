@@ -115,3 +115,66 @@ import Testing
         #expect(!publisher.reading)
     }
 }
+
+/// Which tiles the stream records as changed for a frame made from a publisher's delta.
+@Suite struct RelayStreamDeltaOriginTests {
+    /// A delta viewer (so the stream finds changed tiles) that keeps what it is handed.
+    final class RecordingViewer: RelayViewer, @unchecked Sendable {
+        let counters = ConnectionCounters(id: 3)
+        let policy = DeliveryPolicy.all
+        let encoding = ViewerEncoding.delta
+        var frames: [Frame] = []
+        func deliver(_ frame: Frame) { frames.append(frame) }
+        func deliver(_ message: ControlMessage) {}
+    }
+
+    static let size = FrameSize(width: 64, height: 32)  // 4 x 2 tiles of 16
+    static let grid = TileGrid(frameSize: size)
+
+    /// A frame whose pixels are `fill`, with the tiles in `changed` (of the grid) set to `mark`.
+    static func frame(_ sequence: UInt64, fill: UInt8 = 0, changed: [Int] = [], mark: UInt8 = 1) -> Frame {
+        var pixels = [UInt8](repeating: fill, count: size.rgbaByteCount)
+        for tile in changed {
+            let rectangle = grid.rectangle(ofTile: tile)
+            for y in rectangle.y..<rectangle.y + rectangle.height {
+                for x in rectangle.x..<rectangle.x + rectangle.width { pixels[(y * size.width + x) * 4] = mark }
+            }
+        }
+        let header = FrameHeader(pixelFormat: .rgba8, width: size.width, height: size.height, sequence: sequence, captureTimeMicros: 0)
+        var message = ByteBuffer(bytes: header.v1Bytes)
+        message.writeBytes(pixels)
+        return Frame(header: header, message: message)
+    }
+
+    func streamWithViewer() -> (RelayStream, RecordingViewer) {
+        let name = StreamName("deltas")!
+        let stream = RelayStream(name: name, metrics: StreamMetrics(stream: name, factory: NOOPMetricsHandler.instance), makeRunID: { "run" })
+        let viewer = RecordingViewer()
+        _ = stream.attach(viewer: viewer)
+        return (stream, viewer)
+    }
+
+    func tiles(_ list: [Int]) -> TileSet {
+        var set = TileSet(grid: Self.grid)
+        list.forEach { set.insert($0) }
+        return set
+    }
+
+    @Test func aDeltaOnTheLatestFrameIsComparedOnlyInsideItsTiles() {
+        let (stream, viewer) = streamWithViewer()
+        stream.publish(Self.frame(0))
+        let base = viewer.frames[0]
+        // Tiles 1 and 6 differ, but the delta says only tiles 1 and 2 can have: 6 is not looked at.
+        stream.publish(Self.frame(1, changed: [1, 6]), fromDelta: DeltaOrigin(base: base.variants, touchedTiles: tiles([1, 2])))
+        #expect(viewer.frames[1].place.changedTiles.map(Array.init) == [1])
+    }
+
+    @Test func aDeltaOnAnOlderFrameIsIgnoredAndTheWholeFrameCompared() {
+        let (stream, viewer) = streamWithViewer()
+        stream.publish(Self.frame(0))
+        stream.publish(Self.frame(1, changed: [0]))
+        // Made on frame 0, but frame 1 came between: the candidates say nothing about 1 → 2.
+        stream.publish(Self.frame(2, changed: [0, 5]), fromDelta: DeltaOrigin(base: viewer.frames[0].variants, touchedTiles: tiles([])))
+        #expect(viewer.frames[2].place.changedTiles.map(Array.init) == [5])
+    }
+}

@@ -187,8 +187,7 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         }.get()
         let grid = TileGrid(frameSize: header.size)
         let origin = DeltaOrigin(
-            baseIndex: base.place.index, grid: grid,
-            touchedTiles: payload.withUnsafeReadableBytes { deltaDecoder!.tilesTouched(by: $0, in: grid) }
+            base: base.variants, touchedTiles: payload.withUnsafeReadableBytes { deltaDecoder!.tilesTouched(by: $0, in: grid) }
         )
         var fullHeader = header
         fullHeader.pixelFormat = .rgba8
