@@ -129,7 +129,7 @@ def test_unused_streams_are_forgotten_and_free_their_places(server_factory):
 
 
 def test_an_idle_stream_keeps_its_latest_frame_until_it_expires(server_factory):
-    idle_timeout = 2
+    idle_timeout = 3
     server = server_factory("--no-demo", "--stream-idle-timeout", str(idle_timeout))
     # Held longer than the timeout plus the server's one-second sweep: a stream that counted as
     # unused meanwhile would be gone by the end of it.
@@ -160,6 +160,9 @@ def test_an_idle_stream_keeps_its_latest_frame_until_it_expires(server_factory):
         assert verdict == "unused" and status["publisher"] is None, (verdict, status)
         assert _get(server.url + "/streams/kept/latest.png")[:8] == b"\x89PNG\r\n\x1a\n"
         assert "stream=\"kept\"" in _get(server.url + "/metrics").decode()
+        # Past the server's next once-a-second sweep, still well inside the timeout: not forgotten yet.
+        await asyncio.sleep(1.2)
+        assert stream_status(server.url, "kept") is not None, "forgotten before its idle timeout"
         # ... then forgotten with both.
         wait_until(lambda: stream_status(server.url, "kept") is None, message="the idle stream forgotten")
         assert "stream=\"kept\"" not in _get(server.url + "/metrics").decode(), "its metrics go with it"
