@@ -269,26 +269,44 @@ async def lossless_until(viewer, received: list, done):
         return closed
 
 
+class NumberedFrames:
+    """Publishes 16x16 numbered frames on `publisher`, one every 10 ms, until stopped; `sequence` is
+    the number of the next one."""
+
+    def __init__(self, publisher):
+        self.publisher, self.sequence = publisher, 0
+        self.stopping = asyncio.Event()
+        self.task = asyncio.create_task(self.publish())
+
+    async def publish(self):
+        while not self.stopping.is_set():
+            await self.publisher.send(make_frame(16, 16, self.sequence, numbered(16, 16, self.sequence)))
+            self.sequence += 1
+            await asyncio.sleep(0.01)
+
+    async def stop(self):
+        """Stops publishing; fails if publishing failed (the publisher was closed)."""
+        self.stopping.set()
+        await self.task
+
+
+async def live_and_lossless_viewers(node, stream: str):
+    """A `latest` and a `policy=all` viewer of `stream` on `node`, past their hello."""
+    live = await connect(node.ws + f"/streams/{stream}").__aenter__()
+    lossless = await connect(node.ws + f"/streams/{stream}?policy=all").__aenter__()
+    await live.recv()
+    await lossless.recv()
+    return live, lossless
+
+
 def test_nats_server_restarting_mid_stream_the_nodes_reconnect_and_the_stream_goes_on(cluster, nats):
     a, b = cluster("a"), cluster("b")
 
     async def scenario():
-        live = await connect(b.ws + "/streams/restart").__aenter__()
-        lossless = await connect(b.ws + "/streams/restart?policy=all").__aenter__()
-        await live.recv()
-        await lossless.recv()
+        live, lossless = await live_and_lossless_viewers(b, "restart")
         async with connect(a.ws + "/streams/restart/publish") as publisher:
             run_id = json.loads(await publisher.recv())["run"]
-            sequence = 0
-            stop = asyncio.Event()
-
-            async def publish():
-                nonlocal sequence
-                while not stop.is_set():
-                    await publisher.send(make_frame(16, 16, sequence, numbered(16, 16, sequence)))
-                    sequence += 1
-                    await asyncio.sleep(0.01)
-            task = asyncio.create_task(publish())
+            frames = NumberedFrames(publisher)
             seen = [(await next_frame(live, timeout=30))["sequence"]]
             while seen[-1] < 10:  # mid-stream: frames have crossed from node a to node b
                 seen.append((await next_frame(live, timeout=30))["sequence"])
@@ -298,7 +316,7 @@ def test_nats_server_restarting_mid_stream_the_nodes_reconnect_and_the_stream_go
             await loop.run_in_executor(None, nats.stop)
             await asyncio.sleep(0.5)
             await loop.run_in_executor(None, nats.restart)
-            back = sequence  # every frame from this one on was published with nats-server back
+            back = frames.sequence  # every frame from this one on was published with nats-server back
             # The live viewer keeps its connection and gets frames published after the restart, never
             # an older one after a newer one.
             while seen[-1] <= back + 20:
@@ -316,17 +334,16 @@ def test_nats_server_restarting_mid_stream_the_nodes_reconnect_and_the_stream_go
                 assert "lost between nodes" in closed.rcvd.reason, closed.rcvd
                 lossless = await connect(b.ws + "/streams/restart?policy=all").__aenter__()
                 assert json.loads(await lossless.recv())["type"] == "hello"
-                rejoined, received = sequence, []
+                rejoined, received = frames.sequence, []
                 closed = await lossless_until(lossless, received, lambda got, _: got and got[-1] > rejoined + 20)
                 assert closed is None, closed
-            stop.set()
-            await task  # the publisher on node a was never closed meanwhile
+            await frames.stop()  # the publisher on node a was never closed meanwhile
             # The run goes on to its end, the same on node b: the lossless viewer got every frame to it.
             await publisher.send(json.dumps({"type": "end"}))
             end, _ = await read_control(live, "end", timeout=30)
-            assert end == {"type": "end", "lastSequence": sequence - 1, "run": run_id}
+            assert end == {"type": "end", "lastSequence": frames.sequence - 1, "run": run_id}
             closed = await lossless_until(lossless, received, lambda _, control: control and control["type"] == "end")
-            assert closed is None and received[-1] == sequence - 1, (closed, received[-1], sequence)
+            assert closed is None and received[-1] == frames.sequence - 1, (closed, received[-1], frames.sequence)
         await live.close()
         await lossless.close()
     run(scenario(), timeout=180)
@@ -342,22 +359,10 @@ def test_an_outage_longer_than_the_node_timeout_closes_remote_lossless_viewers_a
     a, b = cluster("a"), cluster("b")
 
     async def scenario():
-        live = await connect(b.ws + "/streams/outage").__aenter__()
-        lossless = await connect(b.ws + "/streams/outage?policy=all").__aenter__()
-        await live.recv()
-        await lossless.recv()
+        live, lossless = await live_and_lossless_viewers(b, "outage")
         async with connect(a.ws + "/streams/outage/publish") as publisher:
             run_id = json.loads(await publisher.recv())["run"]
-            sequence = 0
-            stop = asyncio.Event()
-
-            async def publish():
-                nonlocal sequence
-                while not stop.is_set():
-                    await publisher.send(make_frame(16, 16, sequence, numbered(16, 16, sequence)))
-                    sequence += 1
-                    await asyncio.sleep(0.01)
-            task = asyncio.create_task(publish())
+            frames = NumberedFrames(publisher)
             received = []
             closed = await lossless_until(lossless, received, lambda got, _: len(got) >= 10)
             assert closed is None, closed
@@ -374,7 +379,7 @@ def test_an_outage_longer_than_the_node_timeout_closes_remote_lossless_viewers_a
                 and stream_status(a.url, "outage")["viewers"] == [], timeout=30,
                 message="nodes a and b giving each other up"))
             await loop.run_in_executor(None, nats.restart)
-            back = sequence  # published with nats-server back
+            back = frames.sequence  # published with nats-server back
             closed = await lossless_until(lossless, received, lambda got, _: False)
             assert closed.rcvd is not None and closed.rcvd.code == 1011, closed
             assert "lost between nodes" in closed.rcvd.reason, closed.rcvd
@@ -388,8 +393,7 @@ def test_an_outage_longer_than_the_node_timeout_closes_remote_lossless_viewers_a
             while frame["sequence"] < back:
                 frame = await next_frame(live, timeout=60)
             assert frame["payload"] == numbered(16, 16, frame["sequence"])
-            stop.set()
-            await task  # the publisher on node a was never closed
+            await frames.stop()  # the publisher on node a was never closed
         await live.close()
     run(scenario(), timeout=180)
 
