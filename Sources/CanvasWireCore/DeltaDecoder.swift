@@ -116,10 +116,9 @@ public struct DeltaDecoder: Sendable {
     /// base frame's, so no other tile can have changed.
     ///
     /// - Parameters:
-    ///   - payload: A payload that ``validate(_:)`` accepted for this frame size.
-    ///   - grid: A grid over frames of this decoder's size.
-    public func tilesTouched(by payload: UnsafeRawBufferPointer, in grid: TileGrid) -> TileSet {
-        precondition(grid.frameSize == frameSize, "a grid over \(grid.frameSize) for deltas of \(frameSize)")
+    ///   - payload: A payload that ``validate(_:)`` accepted for the grid's frame size.
+    ///   - grid: A grid over frames of that size.
+    public static func tilesTouched(by payload: UnsafeRawBufferPointer, in grid: TileGrid) -> TileSet {
         precondition(payload.count >= 4, "delta payload was not validated")
         var tiles = TileSet(grid: grid)
         var offset = 4

@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     var lowWaterMark = Self.defaults.lowWaterMark
 
     @Option(help: "Seconds a lossless viewer may hold its publisher back (above its high-water mark, or not acknowledging frames) before it is disconnected.")
-    var stallTimeout = seconds(Self.defaults.stallTimeout)
+    var stallTimeout = Self.defaults.stallTimeout / .seconds(1)
 
     @Option(help: "TCP_NOTSENT_LOWAT of viewer sockets, in bytes: the most the kernel holds unsent per viewer, so that the rest counts in bufferedAmount (0 keeps the kernel's default).")
     var viewerNotsentLowat = Self.defaults.viewerSocket.notSentLowWaterMark ?? 0
@@ -83,19 +83,19 @@ struct ServeCommand: AsyncParsableCommand {
     var maxStreams = Self.defaults.maxStreams
 
     @Option(help: "Seconds a stream with no publisher and no viewers keeps its latest frame before it is forgotten; 0 forgets it at once.")
-    var streamIdleTimeout = seconds(Self.defaults.streamIdleTimeout)
+    var streamIdleTimeout = Self.defaults.streamIdleTimeout / .seconds(1)
 
     @Option(help: "Seconds a new connection has to send its request.")
-    var handshakeTimeout = seconds(Self.defaults.handshakeTimeout)
+    var handshakeTimeout = Self.defaults.handshakeTimeout / .seconds(1)
 
     @Option(help: "Seconds between pings to a quiet WebSocket peer.")
-    var pingInterval = seconds(Self.defaults.pingInterval)
+    var pingInterval = Self.defaults.pingInterval / .seconds(1)
 
     @Option(help: "Seconds of silence after which a WebSocket peer is considered dead and closed.")
-    var deadPeerTimeout = seconds(Self.defaults.deadPeerTimeout)
+    var deadPeerTimeout = Self.defaults.deadPeerTimeout / .seconds(1)
 
     @Option(help: "Seconds to wait for a WebSocket peer's close frame (or, after a protocol error, for it to hang up) before closing the TCP connection.")
-    var closeTimeout = seconds(Self.defaults.closeTimeout)
+    var closeTimeout = Self.defaults.closeTimeout / .seconds(1)
 
     @Option(help: "When to compress messages to viewers that offer permessage-deflate: auto (deltas and small frames that shrink), on (every frame), off (never agree to it).")
     var deflate = Self.defaults.deflate
@@ -231,9 +231,4 @@ struct ServeCommand: AsyncParsableCommand {
             cluster: nats.map { ClusterConfiguration(natsURLs: natsURLs($0), nodeName: nodeName ?? defaultNodeName) }
         )
     }
-}
-
-/// Whole and fractional seconds, as the options take them.
-private func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
 }

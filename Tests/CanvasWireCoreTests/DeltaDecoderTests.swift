@@ -75,7 +75,7 @@ import Testing
         var decoder = try DeltaDecoder(frameSize: grid.frameSize)
         let touched = try payload.withUnsafeBytes { bytes in
             _ = try decoder.validate(bytes)
-            return decoder.tilesTouched(by: bytes, in: grid)
+            return DeltaDecoder.tilesTouched(by: bytes, in: grid)
         }
         // Every tile a rectangle reaches, and no other: the reference's changed tiles (between random
         // frames, every touched tile changed) are exactly these.

@@ -154,18 +154,26 @@ import Testing
         return (stream, viewer)
     }
 
-    func tiles(_ list: [Int]) -> TileSet {
-        var set = TileSet(grid: Self.grid)
-        list.forEach { set.insert($0) }
-        return set
+    /// A delta payload with these rectangles (their pixels are never read here).
+    func payload(_ rectangles: [DeltaRectangle]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt32(rectangles.count), endianness: .little)
+        for rectangle in rectangles {
+            for field in [rectangle.x, rectangle.y, rectangle.width, rectangle.height] {
+                buffer.writeInteger(UInt16(field), endianness: .little)
+            }
+            buffer.writeRepeatingByte(0, count: rectangle.width * rectangle.height * 4)
+        }
+        return buffer
     }
 
     @Test func aDeltaOnTheLatestFrameIsComparedOnlyInsideItsTiles() {
         let (stream, viewer) = streamWithViewer()
         stream.publish(Self.frame(0))
         let base = viewer.frames[0]
-        // Tiles 1 and 6 differ, but the delta says only tiles 1 and 2 can have: 6 is not looked at.
-        stream.publish(Self.frame(1, changed: [1, 6]), fromDelta: DeltaOrigin(base: base.variants, touchedTiles: tiles([1, 2])))
+        // Tiles 1 and 6 differ, but the delta's one rectangle covers tiles 1 and 2 only: 6 is not looked at.
+        let delta = payload([DeltaRectangle(x: 16, y: 0, width: 32, height: 16)])
+        stream.publish(Self.frame(1, changed: [1, 6]), fromDelta: DeltaOrigin(base: base.variants, payload: delta))
         #expect(viewer.frames[1].place.changedTiles.map(Array.init) == [1])
     }
 
@@ -174,7 +182,7 @@ import Testing
         stream.publish(Self.frame(0))
         stream.publish(Self.frame(1, changed: [0]))
         // Made on frame 0, but frame 1 came between: the candidates say nothing about 1 → 2.
-        stream.publish(Self.frame(2, changed: [0, 5]), fromDelta: DeltaOrigin(base: viewer.frames[0].variants, touchedTiles: tiles([])))
+        stream.publish(Self.frame(2, changed: [0, 5]), fromDelta: DeltaOrigin(base: viewer.frames[0].variants, payload: payload([])))
         #expect(viewer.frames[2].place.changedTiles.map(Array.init) == [5])
     }
 }

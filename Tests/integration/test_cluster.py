@@ -215,12 +215,10 @@ def test_killing_the_node_of_a_stalled_lossless_viewer_frees_the_publisher(clust
                 while publisher.transport.get_write_buffer_size() < 2 ** 20 and not task.done():
                     await asyncio.sleep(0.05)
                 assert not task.done(), "the viewer on node c never held the publisher back"
-                held = len(received)
                 c.process.send_signal(signal.SIGKILL)
                 c.process.wait()
                 await asyncio.wait_for(task, 60)  # node a lets go of the dead node within a few seconds
                 await reader
-                assert held < count
                 assert received == list(range(count)), "the viewer on node a lost nothing meanwhile"
         stuck.transport.abort()
     run(scenario(), timeout=180)
@@ -441,7 +439,6 @@ def test_the_haproxy_sample_routes_each_stream_to_one_node_and_relays_it(cluster
     """samples/cluster/haproxy.cfg in front of three nodes: publisher and viewers through HAProxy meet
     on the node the stream's name hashes to; viewers connected to the other nodes get every frame too."""
     import shutil
-    import socket
     import subprocess
     from conftest import ROOT
     if shutil.which("haproxy") is None:
@@ -494,3 +491,4 @@ def http_ok(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+

@@ -106,7 +106,6 @@ def test_the_slow_viewer_really_stops_reading(server_factory):
     # relay sends the next frame only after that ack): every frame it got but perhaps the last,
     # still in its pause when the run ended, was acked, and none twice.
     assert slow["framesReceivedInAll"] - 1 <= slow["acksSent"] <= slow["framesReceivedInAll"], slow
-    assert slow["lag"]["p50"] > max(v["latency"]["p50"] for v in normal)
     assert report["slow"]["lag"] == slow["lag"]
     # nslow's slow viewer asks for ?ack=1 and CanvasWire agrees: it acked every frame it got.
     assert report["slowAck"] == 1 and report["slow"]["acked"]

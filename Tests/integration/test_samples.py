@@ -16,7 +16,7 @@ import websockets
 from websockets.asyncio.server import serve
 from websockets.sync.client import connect as sync_connect
 
-from cw import expected_pattern, make_frame, node, node_env, parse_frame, wait_for_viewers
+from cw import expected_pattern, make_frame, node, node_env, parse_frame, viewer_entry, wait_for_viewers
 from deltas import delta_message, sparse_frames
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def read_saved(path: pathlib.Path):
 
 
 def run_pair(server, tmp_path, publisher: str, viewer: str, count: int, width: int, height: int, viewer_count=None,
-             viewer_args=()):
+             viewer_args=(), ack=None):
     stream = f"{publisher}-to-{viewer}"
     out_dir = tmp_path / "frames"
     env = node_env()
@@ -73,6 +73,7 @@ def run_pair(server, tmp_path, publisher: str, viewer: str, count: int, width: i
     viewing = subprocess.Popen(command + list(viewer_args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         wait_for_viewers(server.url, stream, 1)  # a lossless viewer that joins late would miss frames
+        assert viewer_entry(server, stream).get("ack") == ack, "the ack window the sample asked the server for"
         publishing = subprocess.Popen(
             publisher_command(publisher, f"{server.ws}/streams/{stream}/publish", count, width, height),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -113,7 +114,7 @@ def test_viewer_samples_acknowledge_every_frame(server_factory, tmp_path, viewer
     """With --ack 1 a lossless viewer gets its next frame only after acknowledging the last: a sample
     that did not ack would hold its publisher back until the 5 s stall timeout closed it (1008)."""
     server = server_factory("--no-demo", "--stall-timeout", "5")
-    run_pair(server, tmp_path, "python", viewer, count=8, width=33, height=17, viewer_args=("--ack", "1"))
+    run_pair(server, tmp_path, "python", viewer, count=8, width=33, height=17, viewer_args=("--ack", "1"), ack=1)
 
 
 def test_node_publisher_checked_by_an_independent_python_viewer(server_factory):

@@ -28,10 +28,10 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
     private var items = ItemReassembler()
     private var snapshots = ItemReassembler()
     private let allocator = ByteBufferAllocator()
-    /// Whether the node has lossless viewers of the stream: the origin keeps every item for it.
-    private var lossless = false
     /// Lossless viewers, closed when a gap cannot be filled.
     private var losslessViewers: [ObjectIdentifier: ViewerSession] = [:]
+    /// Whether the node has lossless viewers of the stream: the origin keeps every item for it.
+    private var lossless: Bool { !losslessViewers.isEmpty }
     /// The run of the origin's publisher while it is connected; the feed is then the local publisher.
     private var attachedRun: String?
     /// Set when an origin that had let this node go (a new epoch: the node fell silent, or the stream
@@ -82,10 +82,9 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
 
     /// A local viewer joined or left; lossless ones are the feed's to close at a gap.
     func viewersChanged(lossless viewers: [ObjectIdentifier: ViewerSession]) {
+        let wasLossless = lossless
         losslessViewers = viewers
-        let isLossless = !viewers.isEmpty
-        guard isLossless != lossless else { return }
-        lossless = isLossless
+        guard lossless != wasLossless else { return }
         if lossless, sequence.epoch != nil { credit.restart(anchor: sequence.last, window: credit.items) }
         report(.interest)
     }
@@ -225,10 +224,7 @@ final class MirrorFeed: RelayPublisher, @unchecked Sendable {
     /// A frame message checked as a publisher's would be: a node only relays what it would accept.
     private func frame(from message: ByteBuffer) -> Frame? {
         do {
-            let header = try message.withUnsafeReadableBytes { bytes throws(FrameError) in
-                try FrameHeader.split(bytes, limits: cluster.limits).header
-            }
-            return Frame(header: header, message: message)
+            return try Frame(validating: message, limits: cluster.limits)
         } catch {
             cluster.logger.notice("dropped a frame from the origin: \(error)", metadata: ["stream": "\(name)"])
             return nil

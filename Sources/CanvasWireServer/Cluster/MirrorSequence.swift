@@ -65,9 +65,4 @@ struct MirrorSequence {
         awaitingFrom = last + 1
         return .gap(from: last + 1)
     }
-
-    /// Stops following any epoch, for a node that stops watching the stream.
-    mutating func reset() {
-        self = MirrorSequence()
-    }
 }

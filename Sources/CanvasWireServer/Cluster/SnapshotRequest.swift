@@ -35,10 +35,7 @@ enum SnapshotRequest {
                 guard (try? ClusterJSON.decode(OriginWelcome.self, from: body))?.snapshotBytes != nil else { return nil }
             case .snapshotChunk:
                 guard let item = chunks.accept(envelope, body: body, allocator: allocator) else { continue }
-                let header = try? item.body.withUnsafeReadableBytes { bytes throws(FrameError) in
-                    try FrameHeader.split(bytes, limits: cluster.limits).header
-                }
-                return header.map { Frame(header: $0, message: item.body) }
+                return try? Frame(validating: item.body, limits: cluster.limits)
             default:
                 return nil
             }

@@ -72,7 +72,7 @@ final class StreamClaims: Sendable {
         var owned: [StreamName: Owned] = [:]
 
         func value(_ name: StreamName, publisher: Bool) -> ByteBuffer {
-            ClusterJSON.encode(StreamClaim(node: nodeName, publisher: publisher, run: registry.existingStream(named: name)?.snapshot().run))
+            ClusterJSON.encode(StreamClaim(node: nodeName, publisher: publisher, run: registry.existingStream(named: name)?.currentRun))
         }
 
         /// Creates the key, or takes it over from a node that released it (or from this node's own

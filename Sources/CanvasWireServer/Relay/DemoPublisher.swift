@@ -73,7 +73,13 @@ final class DemoPublisher: RelayPublisher, @unchecked Sendable {
     }
 
     private func play() {
-        guard task == nil, stream.attach(publisher: self, continuing: nil) != nil else { return }
+        guard task == nil else { return }
+        guard stream.attach(publisher: self, continuing: nil) != nil else {
+            // A publisher connected here first (the node's claim covers both): give the claim back
+            // and try again later, rather than hold it with nothing playing.
+            cluster?.release(stream.name, holder: self)
+            return retryLater()
+        }
         task = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { _ in self.tick() }
     }
 

@@ -25,6 +25,15 @@ public struct Frame: Sendable {
         self.variants = FrameVariants()
     }
 
+    /// A frame from a complete message checked as a publisher's would be (header, limits, length):
+    /// what a cluster node receives from another.
+    init(validating message: ByteBuffer, limits: FrameLimits) throws(FrameError) {
+        let header = try message.withUnsafeReadableBytes { bytes throws(FrameError) in
+            try FrameHeader.split(bytes, limits: limits).header
+        }
+        self.init(header: header, message: message)
+    }
+
     /// The payload without the header (a slice of ``message``, no copy).
     public var payload: ByteBuffer { header.payload(of: message) }
 }

@@ -14,7 +14,7 @@ struct FrameRateMeter {
         guard let start = arrivals.firstIndex(where: { now - $0 <= Self.window }) else { return 0 }
         let count = arrivals.count - start
         let span = now - arrivals[start]
-        let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) * 1e-18
+        let seconds = span / .seconds(1)
         return count >= 2 && seconds > 0 ? Double(count - 1) / seconds : 0
     }
 }

@@ -18,7 +18,8 @@ final class RelayStream: Sendable {
     private struct State {
         var latest: Frame?
         var publisher: (any RelayPublisher)?
-        var viewers: [ObjectIdentifier: any RelayViewer] = [:]
+        /// An array, not a dictionary: each frame shares it instead of copying the viewers out.
+        var viewers: [any RelayViewer] = []
         /// Lossless viewers above their high-water mark; while any exist the publisher is not read.
         var stalledViewers: Set<ObjectIdentifier> = []
         var runs = StreamRuns()
@@ -91,7 +92,7 @@ final class RelayStream: Sendable {
                 let (run, continued) = state.runs.publisherAttached(continuing: continuing, newID: { runID ?? makeRunID() })
                 if !continued { state.nextStampedSequence = 0 }
                 let message = ControlMessage.publisher(state.runs.publisherMessage(connected: true, continued: continued))
-                return (run, continued, message, Array(state.viewers.values), !state.stalledViewers.isEmpty)
+                return (run, continued, message, state.viewers, !state.stalledViewers.isEmpty)
             }
         guard let attached else { return nil }
         if attached.paused { publisher.readingConditionChanged() }
@@ -104,7 +105,7 @@ final class RelayStream: Sendable {
             guard let current = state.publisher, current === publisher else { return nil }
             state.publisher = nil
             state.runs.publisherDetached()
-            return (.publisher(state.runs.publisherMessage(connected: false)), Array(state.viewers.values))
+            return (.publisher(state.runs.publisherMessage(connected: false)), state.viewers)
         }
         guard let detached else { return }
         detached.viewers.forEach { $0.deliver(detached.message) }
@@ -137,7 +138,10 @@ final class RelayStream: Sendable {
             place.grid = grid
             if wantsTiles, let previous, previous.header.pixelFormat == .rgba8, previous.header.size == frame.header.size {
                 // A delta applied to this very frame changed nothing outside its rectangles.
-                let candidates = delta.flatMap { $0.base === previous.variants ? $0.touchedTiles : nil }
+                let candidates = delta.flatMap { delta in
+                    delta.base === previous.variants
+                        ? delta.payload.withUnsafeReadableBytes { DeltaDecoder.tilesTouched(by: $0, in: grid) } : nil
+                }
                 var tiles = TileSet(grid: grid)
                 previous.payload.withUnsafeReadableBytes { old in
                     frame.payload.withUnsafeReadableBytes { new in
@@ -160,7 +164,7 @@ final class RelayStream: Sendable {
             state.framesIn += 1
             state.nextStampedSequence = max(state.nextStampedSequence, frame.header.sequence &+ 1)
             state.rate.record(.now)
-            return Array(state.viewers.values)
+            return state.viewers
         }
         metrics.framesIn.increment()
         metrics.bytesIn.increment(by: Int64(frame.message.readableBytes))
@@ -179,16 +183,16 @@ final class RelayStream: Sendable {
 
     /// Ends the current run and tells every viewer the finite stream is complete.
     func end(lastSequence: UInt64?) {
-        let (run, viewers) = state.withLock { state in (state.runs.ended(), Array(state.viewers.values)) }
+        let (run, viewers) = state.withLock { state in (state.runs.ended(), state.viewers) }
         viewers.forEach { $0.deliver(.end(.init(lastSequence: lastSequence, run: run))) }
     }
 
     // MARK: Viewers
 
-    /// Adds a viewer and returns what it must be told first.
+    /// Adds a viewer, which must not be attached already, and returns what it must be told first.
     func attach(viewer: any RelayViewer) -> Welcome {
         state.withLock { state in
-            state.viewers[ObjectIdentifier(viewer)] = viewer
+            state.viewers.append(viewer)
             if viewer.encoding == .delta { state.deltaViewers += 1 }
             return Welcome(
                 latest: state.latest,
@@ -200,8 +204,9 @@ final class RelayStream: Sendable {
 
     func detach(viewer: any RelayViewer) {
         let resume = state.withLock { state in
-            if state.viewers.removeValue(forKey: ObjectIdentifier(viewer)) != nil, viewer.encoding == .delta {
-                state.deltaViewers -= 1
+            if let index = state.viewers.firstIndex(where: { $0 === viewer }) {
+                state.viewers.remove(at: index)
+                if viewer.encoding == .delta { state.deltaViewers -= 1 }
             }
             return state.stalledViewers.remove(ObjectIdentifier(viewer)) != nil && state.stalledViewers.isEmpty
                 ? state.publisher : nil
@@ -250,6 +255,9 @@ final class RelayStream: Sendable {
 
     var latestFrame: Frame? { state.withLock { $0.latest } }
 
+    /// The current run's id, as ``snapshot()`` gives it, without the rest of the snapshot.
+    var currentRun: String? { state.withLock { $0.runs.current?.id } }
+
     func snapshot() -> StreamSnapshot {
         state.withLock { state in
             StreamSnapshot(
@@ -262,7 +270,7 @@ final class RelayStream: Sendable {
                 run: state.runs.current?.id,
                 runState: state.runs.current?.state,
                 publisher: state.publisher.map { ConnectionSnapshot($0.counters, policy: nil) },
-                viewers: state.viewers.values
+                viewers: state.viewers
                     .map { ConnectionSnapshot($0.counters, policy: $0.policy.rawValue) }
                     .sorted { $0.id < $1.id }
             )
@@ -271,12 +279,12 @@ final class RelayStream: Sendable {
 }
 
 /// What a publisher's delta tells the stream about the full frame made from it: the frame it was
-/// applied to, and the tiles its rectangles touch, outside which nothing changed. The stream then
-/// compares only those tiles with its previous frame, when that is the frame the delta was applied to.
+/// applied to, and its rectangles, outside which nothing changed. When that frame is the stream's
+/// previous one and delta viewers need changed tiles, only the tiles the rectangles touch are compared.
 struct DeltaOrigin {
     /// The variants of the frame the delta was applied to: its identity, since positions do not tell
     /// frames apart (a frame adopted from another node has none of its own).
     var base: FrameVariants
-    /// Tiles of a grid over the frame's size.
-    var touchedTiles: TileSet
+    /// The delta's validated payload (a slice of the publisher's message, not a copy).
+    var payload: ByteBuffer
 }

@@ -21,10 +21,11 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
     private var message: MessageAssembly?
     private var lastPublishedSequence: UInt64?
     private var attached = false
-    /// In a cluster: frames that arrived while the cluster was deciding whether this publisher may
-    /// publish (reading stops at once, but what was read already is kept), and whether it holds
-    /// the stream's claim.
-    private var heldUntilClaimed: [Frame]?
+    /// In a cluster: messages that arrived whole while the cluster was deciding whether this publisher
+    /// may publish (reading stops at once, but what was read already is kept), and whether it holds
+    /// the stream's claim. Kept unfinished: a delta applies, and a bare frame is numbered, only once
+    /// the publisher is attached and its run is known.
+    private var heldUntilClaimed: [MessageAssembly]?
     private var claimed = false
     /// The size of the last full RGBA8 frame this connection published: what a delta may apply to.
     private var fullFrameSize: FrameSize?
@@ -89,7 +90,7 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         endpoint.send(.hello(hello))
         let held = heldUntilClaimed ?? []
         heldUntilClaimed = nil
-        held.forEach { publish($0) }
+        for var assembly in held { finish(&assembly) }
     }
 
     func webSocketDidClose(_ endpoint: WebSocketEndpointHandler, peerClose: ClosePayload?, wasClean: Bool) {
@@ -136,7 +137,11 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
     func webSocket(_ endpoint: WebSocketEndpointHandler, didReceiveBinary piece: MessagePiece, endsMessage: Bool) {
         do throws(FrameError) {
             guard var whole = try message.append(piece, endingMessage: endsMessage) else { return }
-            finish(&whole)
+            if heldUntilClaimed != nil {
+                heldUntilClaimed?.append(whole)
+            } else {
+                finish(&whole)
+            }
         } catch {
             refuse(error)
         }
@@ -185,10 +190,6 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         _ = try payload.withUnsafeReadableBytes { bytes in
             Result { () throws(FrameError) in try deltaDecoder!.validate(bytes) }
         }.get()
-        let grid = TileGrid(frameSize: header.size)
-        let origin = DeltaOrigin(
-            base: base.variants, touchedTiles: payload.withUnsafeReadableBytes { deltaDecoder!.tilesTouched(by: $0, in: grid) }
-        )
         var fullHeader = header
         fullHeader.pixelFormat = .rgba8
         fullHeader.headerLength = FrameHeader.v1Length
@@ -207,14 +208,11 @@ final class PublisherSession: WebSocketEndpointDelegate, RelayPublisher, @unchec
         if message.readableBytes < full.readableBytes {
             _ = frame.variants.message(.init(kind: .delta)) { message }
         }
-        publish(frame, fromDelta: origin)
+        publish(frame, fromDelta: DeltaOrigin(base: base.variants, payload: payload))
     }
 
     private func publish(_ frame: Frame, fromDelta delta: DeltaOrigin? = nil) {
-        guard let stream, attached else {
-            heldUntilClaimed?.append(frame)
-            return
-        }
+        guard let stream, attached else { return }
         lastPublishedSequence = frame.header.sequence
         counters.countSentFrame()
         stream.publish(frame, fromDelta: delta)
